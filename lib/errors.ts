@@ -1,0 +1,43 @@
+// The one errors module. Every error medo throws on purpose is a MedoError with a stable `code`.
+// Errors that cross a worker boundary lose their class, so callers branch on `err.code`, never on
+// `instanceof`.
+
+export type ErrorCode =
+  | 'ERR_BAD_OID' // not 40 hex digits / 20 bytes
+  | 'ERR_OBJECT_MISSING' // an object that must exist does not
+  | 'ERR_OBJECT_CORRUPT' // content does not hash to its id, or cannot be decoded
+  | 'ERR_PACK_CORRUPT' // a .pack or .idx file breaks its format
+  | 'ERR_DELTA_CORRUPT' // a delta instruction stream is malformed
+  | 'ERR_TREE_CORRUPT' // a tree object breaks git's tree format
+  | 'ERR_TREE_NAME' // a tree entry name git rejects ('', '.', '..', '/' or NUL inside)
+  | 'ERR_STORE_NOT_FOUND' // a path that is neither a silo nor a git repository
+  | 'ERR_SILO_CORRUPT' // a silo's marker or layout is wrong
+  | 'ERR_TOO_LARGE' // a declared size beyond what we accept
+  | 'ERR_USAGE'; // a caller passed bad arguments or options
+
+export interface ErrorData {
+  oid?: string;
+  path?: string;
+  offset?: number;
+  [key: string]: unknown;
+}
+
+export class MedoError extends Error {
+  readonly code: ErrorCode;
+  readonly data: ErrorData;
+
+  constructor(code: ErrorCode, message: string, data: ErrorData = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'MedoError';
+    this.code = code;
+    this.data = data;
+  }
+}
+
+export function isMedoError(e: unknown): e is MedoError {
+  return typeof e === 'object' && e !== null && typeof (e as { code?: unknown }).code === 'string' &&
+    (e as { code: string }).code.startsWith('ERR_') && 'data' in e;
+}
+
+export const packCorrupt = (message: string, data: ErrorData, cause?: unknown): MedoError =>
+  new MedoError('ERR_PACK_CORRUPT', message, data, { cause });

@@ -1,0 +1,79 @@
+// Git's delta format (https://git-scm.com/docs/gitformat-pack, "Deltified representation"):
+//   varint base size, varint result size, then instructions:
+//   1xxxxxxx  copy: bits 0-3 say which offset bytes follow, bits 4-6 which size bytes; size 0 means 0x10000
+//   0xxxxxxx  insert the next x (1..127) literal bytes; x = 0 is reserved
+// Every instruction is checked against the base and the declared result size, so a hostile delta
+// can neither read outside its base nor write past the buffer it declared.
+import { MedoError } from '../errors.js';
+
+function fail(why: string): never {
+  throw new MedoError('ERR_DELTA_CORRUPT', `corrupt delta: ${why}`);
+}
+
+function readVarint(delta: Uint8Array, at: { i: number }): number {
+  let value = 0;
+  let scale = 1;
+  for (;;) {
+    if (at.i >= delta.length) fail('truncated size header');
+    const c = delta[at.i++]!;
+    value += (c & 0x7f) * scale;
+    scale *= 128;
+    if (value > Number.MAX_SAFE_INTEGER) fail('size header too large');
+    if ((c & 0x80) === 0) return value;
+  }
+}
+
+/** The base and result sizes a delta declares. */
+export function deltaSizes(delta: Uint8Array): { baseSize: number; resultSize: number; start: number } {
+  const at = { i: 0 };
+  const baseSize = readVarint(delta, at);
+  const resultSize = readVarint(delta, at);
+  return { baseSize, resultSize, start: at.i };
+}
+
+export function applyDelta(base: Uint8Array, delta: Uint8Array, maxResult: number): Buffer {
+  const { baseSize, resultSize, start } = deltaSizes(delta);
+  if (baseSize !== base.length) fail(`declares a base of ${baseSize} bytes, base has ${base.length}`);
+  if (resultSize > maxResult) {
+    throw new MedoError('ERR_TOO_LARGE', `delta result of ${resultSize} bytes exceeds the limit of ${maxResult}`);
+  }
+  const out = Buffer.allocUnsafe(resultSize);
+  let o = 0;
+  let i = start;
+  const n = delta.length;
+  while (i < n) {
+    const op = delta[i++]!;
+    if (op & 0x80) {
+      let off = 0;
+      let len = 0;
+      // Offset bytes are little-endian, present per bit; a missing byte is zero.
+      for (let b = 0; b < 4; b++) {
+        if (op & (1 << b)) {
+          if (i >= n) fail('truncated copy instruction');
+          off += delta[i++]! * 2 ** (8 * b);
+        }
+      }
+      for (let b = 0; b < 3; b++) {
+        if (op & (0x10 << b)) {
+          if (i >= n) fail('truncated copy instruction');
+          len += delta[i++]! << (8 * b);
+        }
+      }
+      if (len === 0) len = 0x10000;
+      if (off + len > base.length) fail(`copy of ${len} bytes at ${off} reads past the base (${base.length} bytes)`);
+      if (o + len > resultSize) fail(`copy writes past the declared result size ${resultSize}`);
+      out.set(base.subarray(off, off + len), o);
+      o += len;
+    } else if (op !== 0) {
+      if (i + op > n) fail('truncated insert instruction');
+      if (o + op > resultSize) fail(`insert writes past the declared result size ${resultSize}`);
+      out.set(delta.subarray(i, i + op), o);
+      o += op;
+      i += op;
+    } else {
+      fail('reserved instruction 0');
+    }
+  }
+  if (o !== resultSize) fail(`produced ${o} bytes, declared ${resultSize}`);
+  return out;
+}

@@ -1,0 +1,207 @@
+// One pack (`pack-*.pack` + its `.idx`), read with positional reads: objects are found by the index's
+// binary search and inflated from just their own bytes; delta chains (OBJ_OFS_DELTA, OBJ_REF_DELTA) are
+// resolved iteratively with a bounded cache of delta bases.
+//
+// Pack layout (https://git-scm.com/docs/gitformat-pack): "PACK", uint32 version (2 or 3), uint32 object
+// count, the entries, then the SHA-1 of everything before it.
+import { inflateSync } from 'node:zlib';
+import { MedoError } from '../errors.js';
+import { FileSource, type RandomAccess } from '../io/random-access.js';
+import { LruCache } from '../lru-cache.js';
+import { OID_BYTES, oidFromBytes, type ObjectType } from '../oid.js';
+import { applyDelta } from './delta.js';
+import { PackIndex } from './pack-idx.js';
+import { MAX_ENTRY_HEADER, OBJ_OFS_DELTA, OBJ_REF_DELTA, TYPE_NAMES, parseEntryHeader, type EntryHeader } from './pack-entry.js';
+
+export interface RawObject {
+  type: ObjectType;
+  content: Buffer;
+}
+
+export interface ReadLimits {
+  /** Largest object (or delta result) we agree to hold in memory. */
+  maxObjectSize: number;
+  /** Longest delta chain we follow before calling the pack corrupt. */
+  maxChainLength: number;
+}
+
+export const DEFAULT_LIMITS: ReadLimits = { maxObjectSize: 2 ** 31 - 1, maxChainLength: 10_000 };
+
+/** Looks a REF_DELTA base up outside this pack (thin packs, or a base packed elsewhere). */
+export type BaseResolver = (oid: string) => RawObject | undefined;
+
+const PACK_SIGNATURE = 0x5041434b; // "PACK"
+const PACK_HEADER_BYTES = 12;
+// deflate cannot expand data by more than 1032:1, so a size claim beyond that is corruption, caught before
+// any allocation.
+const MAX_DEFLATE_RATIO = 1032;
+
+export interface PackFileOptions {
+  limits?: ReadLimits;
+  /** Bytes of inflated delta bases to keep (git's core.deltaBaseCacheLimit is 96 MiB). */
+  baseCacheBytes?: number;
+}
+
+export class PackFile {
+  readonly objectCount: number;
+  readonly version: number;
+  private readonly limits: ReadLimits;
+  private readonly bases: LruCache<number, RawObject>;
+  private readonly dataEnd: number;
+
+  constructor(readonly index: PackIndex, readonly pack: RandomAccess, options: PackFileOptions = {}) {
+    this.limits = options.limits ?? DEFAULT_LIMITS;
+    this.bases = new LruCache(options.baseCacheBytes ?? 32 << 20, (o) => o.content.length + 64);
+    const fail = (why: string): never => {
+      throw new MedoError('ERR_PACK_CORRUPT', `${pack.path}: ${why}`, { path: pack.path });
+    };
+    if (pack.size < PACK_HEADER_BYTES + OID_BYTES) fail(`${pack.size} bytes is too short for a pack`);
+    const head = pack.read(0, PACK_HEADER_BYTES);
+    if (head.readUInt32BE(0) !== PACK_SIGNATURE) fail('bad signature (not a pack)');
+    this.version = head.readUInt32BE(4);
+    if (this.version !== 2 && this.version !== 3) fail(`unsupported pack version ${this.version}`);
+    this.objectCount = head.readUInt32BE(8);
+    if (this.objectCount !== index.count) fail(`holds ${this.objectCount} objects but its index lists ${index.count}`);
+    if (!pack.read(pack.size - OID_BYTES, OID_BYTES).equals(index.packChecksum)) {
+      fail(`trailer does not match the checksum recorded in ${index.src.path}`);
+    }
+    this.dataEnd = pack.size - OID_BYTES;
+  }
+
+  /** Opens `pack-X.pack` and `pack-X.idx` (give either path). */
+  static open(path: string, options: PackFileOptions = {}): PackFile {
+    const base = path.replace(/\.(pack|idx)$/, '');
+    const idxSrc = new FileSource(`${base}.idx`);
+    let packSrc: FileSource | undefined;
+    try {
+      packSrc = new FileSource(`${base}.pack`);
+      return new PackFile(PackIndex.open(idxSrc), packSrc, options);
+    } catch (e) {
+      idxSrc.close();
+      packSrc?.close();
+      throw e;
+    }
+  }
+
+  get path(): string {
+    return this.pack.path;
+  }
+
+  /** Pack offset of `oid` (20 bytes), or undefined when this pack does not hold it. */
+  find(oid: Uint8Array): number | undefined {
+    return this.index.lookup(oid);
+  }
+
+  /** Header of the entry at `offset`, validated against the pack's bounds. */
+  entryHeader(offset: number): EntryHeader {
+    if (!(offset >= PACK_HEADER_BYTES && offset < this.dataEnd)) {
+      throw new MedoError('ERR_PACK_CORRUPT', `${this.path}: offset ${offset} is outside the pack's entries`, { path: this.path, offset });
+    }
+    const buf = this.pack.read(offset, Math.min(MAX_ENTRY_HEADER, this.dataEnd - offset));
+    return parseEntryHeader(buf, offset, this.path);
+  }
+
+  /** Inflates exactly `size` bytes of zlib data starting at `start`. */
+  inflate(start: number, size: number, offset: number): Buffer {
+    const avail = this.dataEnd - start;
+    const fail = (why: string, cause?: unknown): never => {
+      throw new MedoError('ERR_PACK_CORRUPT', `${this.path}: entry at offset ${offset}: ${why}`, { path: this.path, offset }, { cause });
+    };
+    if (size > this.limits.maxObjectSize) {
+      throw new MedoError('ERR_TOO_LARGE', `${this.path}: entry at offset ${offset} claims ${size} bytes, over the limit of ${this.limits.maxObjectSize}`,
+        { path: this.path, offset });
+    }
+    if (avail <= 0 || size > avail * MAX_DEFLATE_RATIO + 64) fail(`claims ${size} bytes, more than its compressed data can hold`);
+    // zlib's own encoder never grows data by more than ~0.1% plus a few bytes; read that much first and
+    // only fall back to the rest of the pack for unusual encoders.
+    let want = Math.min(avail, size + (size >>> 9) + 64);
+    for (;;) {
+      let out: Buffer;
+      try {
+        out = inflateSync(this.pack.read(start, want), { maxOutputLength: Math.max(size, 1) });
+      } catch (e) {
+        const code = (e as { code?: string }).code;
+        if (code === 'Z_BUF_ERROR' && want < avail) {
+          want = avail;
+          continue;
+        }
+        if (code === 'ERR_BUFFER_TOO_LARGE') fail(`inflates to more than its declared ${size} bytes`, e);
+        fail(`bad zlib data (${(e as Error).message})`, e);
+      }
+      if (out!.length !== size) fail(`inflates to ${out!.length} bytes, declared ${size}`);
+      return out!;
+    }
+  }
+
+  /**
+   * The object whose entry starts at `offset`, with deltas applied. REF_DELTA bases missing from this
+   * pack are asked of `external`.
+   */
+  readAt(offset: number, external?: BaseResolver): RawObject {
+    const deltas: { offset: number; data: Buffer }[] = [];
+    const seen = new Set<number>();
+    let at = offset;
+    let base: RawObject | undefined;
+    for (;;) {
+      if (deltas.length > 0) {
+        base = this.bases.get(at);
+        if (base !== undefined) break;
+      }
+      if (seen.has(at) || deltas.length >= this.limits.maxChainLength) {
+        throw new MedoError('ERR_PACK_CORRUPT', `${this.path}: delta chain from offset ${offset} loops or exceeds ${this.limits.maxChainLength}`,
+          { path: this.path, offset });
+      }
+      seen.add(at);
+      const h = this.entryHeader(at);
+      const data = this.inflate(at + h.headerLength, h.size, at);
+      if (h.typeCode === OBJ_OFS_DELTA) {
+        deltas.push({ offset: at, data });
+        at = h.baseOffset!;
+      } else if (h.typeCode === OBJ_REF_DELTA) {
+        deltas.push({ offset: at, data });
+        const inPack = this.find(h.baseOid!);
+        if (inPack !== undefined) {
+          at = inPack;
+          continue;
+        }
+        const baseOid = oidFromBytes(h.baseOid!);
+        base = external?.(baseOid);
+        if (base === undefined) {
+          throw new MedoError('ERR_OBJECT_MISSING', `${this.path}: delta at offset ${at} needs base ${baseOid}, which no store holds`,
+            { path: this.path, offset: at, oid: baseOid });
+        }
+        break;
+      } else {
+        base = { type: TYPE_NAMES[h.typeCode]!, content: data };
+        if (deltas.length > 0) this.bases.set(at, base);
+        break;
+      }
+    }
+    for (let i = deltas.length - 1; i >= 0; i--) {
+      const d = deltas[i]!;
+      let content: Buffer;
+      try {
+        content = applyDelta(base.content, d.data, this.limits.maxObjectSize);
+      } catch (e) {
+        if ((e as MedoError).code === 'ERR_TOO_LARGE') throw e;
+        throw new MedoError('ERR_PACK_CORRUPT', `${this.path}: entry at offset ${d.offset}: ${(e as Error).message}`,
+          { path: this.path, offset: d.offset }, { cause: e });
+      }
+      base = { type: base.type, content };
+      if (i > 0) this.bases.set(d.offset, base);
+    }
+    return base;
+  }
+
+  /** The object `oid` (20 bytes), or undefined when this pack does not hold it. */
+  read(oid: Uint8Array, external?: BaseResolver): RawObject | undefined {
+    const offset = this.find(oid);
+    return offset === undefined ? undefined : this.readAt(offset, external);
+  }
+
+  close(): void {
+    this.bases.clear();
+    this.index.src.close();
+    this.pack.close();
+  }
+}

@@ -1,0 +1,73 @@
+// The packs of one directory (`objects/pack/` of a git repository, `pack/` of a silo). Packs are found by
+// their `.idx`: writers rename the `.pack` into place before its `.idx`, so a visible index always has its
+// pack. A pack that fails to open is remembered as a problem and skipped, so one bad pack does not hide
+// the objects of the others.
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { isMedoError, type MedoError } from '../errors.js';
+import { PackFile, type PackFileOptions } from './pack-file.js';
+
+export interface PackHit {
+  pack: PackFile;
+  offset: number;
+}
+
+export class PackSet {
+  private packs: PackFile[] = [];
+  private readonly seen = new Set<string>();
+  readonly problems: MedoError[] = [];
+
+  constructor(readonly dir: string, private readonly options: PackFileOptions = {}) {
+    this.rescan();
+  }
+
+  /** Opens packs that appeared since the last scan; true when there were any. */
+  rescan(): boolean {
+    let names: string[];
+    try {
+      names = readdirSync(this.dir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw e;
+    }
+    let added = false;
+    for (const name of names.sort()) {
+      if (!name.endsWith('.idx') || this.seen.has(name)) continue;
+      this.seen.add(name);
+      try {
+        this.packs.push(PackFile.open(join(this.dir, name), this.options));
+        added = true;
+      } catch (e) {
+        if (!isMedoError(e) && (e as NodeJS.ErrnoException).code === undefined) throw e;
+        this.problems.push(e as MedoError);
+      }
+    }
+    return added;
+  }
+
+  list(): readonly PackFile[] {
+    return this.packs;
+  }
+
+  find(oid: Uint8Array): PackHit | undefined {
+    const packs = this.packs;
+    for (let i = 0; i < packs.length; i++) {
+      const pack = packs[i]!;
+      const offset = pack.find(oid);
+      if (offset !== undefined) {
+        // Objects read together tend to live in the same pack: keep the last hit first.
+        if (i > 0) {
+          packs.splice(i, 1);
+          packs.unshift(pack);
+        }
+        return { pack, offset };
+      }
+    }
+    return undefined;
+  }
+
+  close(): void {
+    for (const p of this.packs) p.close();
+    this.packs = [];
+  }
+}

@@ -1,0 +1,108 @@
+// Positional reads over a file or a buffer. Format code (idx, pack) reads through this interface so it
+// stays pure over bytes and runs the same on an in-memory buffer (tests, workers) and on a file.
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { MedoError } from '../errors.js';
+import { LruCache } from '../lru-cache.js';
+
+export interface RandomAccess {
+  readonly size: number;
+  readonly path: string;
+  /** Exactly `length` bytes at `position`; throws when the range runs past the end. May share memory. */
+  read(position: number, length: number): Buffer;
+  close(): void;
+}
+
+function checkRange(src: RandomAccess, position: number, length: number): void {
+  if (!(position >= 0 && length >= 0 && position + length <= src.size)) {
+    throw new MedoError('ERR_PACK_CORRUPT', `read of ${length} bytes at ${position} runs past the end of ${src.path} (${src.size} bytes)`,
+      { path: src.path, offset: position });
+  }
+}
+
+export class BufferSource implements RandomAccess {
+  readonly size: number;
+  constructor(private readonly buf: Buffer, readonly path = '<buffer>') {
+    this.size = buf.length;
+  }
+  read(position: number, length: number): Buffer {
+    checkRange(this, position, length);
+    return this.buf.subarray(position, position + length);
+  }
+  close(): void {}
+}
+
+const PAGE_BITS = 16;
+const PAGE_SIZE = 1 << PAGE_BITS;
+
+/**
+ * A file read with pread(2), through a small cache of 64 KiB pages. Small reads near each other (idx
+ * binary search, neighbouring pack entries) then cost one system call per page, not one per read.
+ * Reads larger than a page bypass the cache. The files are immutable once named, so pages never go stale.
+ */
+export class FileSource implements RandomAccess {
+  readonly size: number;
+  private fd: number;
+  private readonly pages: LruCache<number, Buffer>;
+
+  constructor(readonly path: string, cacheBytes = 4 << 20) {
+    this.fd = openSync(path, 'r');
+    try {
+      this.size = fstatSync(this.fd).size;
+    } catch (e) {
+      closeSync(this.fd);
+      throw e;
+    }
+    this.pages = new LruCache(cacheBytes, (b) => b.length);
+  }
+
+  read(position: number, length: number): Buffer {
+    checkRange(this, position, length);
+    const first = Math.floor(position / PAGE_SIZE);
+    const end = position + length;
+    if (length <= PAGE_SIZE && Math.floor((end - 1) / PAGE_SIZE) === first) {
+      const page = this.page(first);
+      const at = position - first * PAGE_SIZE;
+      return page.subarray(at, at + length);
+    }
+    if (length <= PAGE_SIZE) {
+      // Straddles two pages: copy out of both so neighbours stay cached.
+      const a = this.page(first);
+      const b = this.page(first + 1);
+      const at = position - first * PAGE_SIZE;
+      return Buffer.concat([a.subarray(at), b.subarray(0, end - (first + 1) * PAGE_SIZE)]);
+    }
+    return this.readDirect(position, length);
+  }
+
+  private page(n: number): Buffer {
+    let page = this.pages.get(n);
+    if (page === undefined) {
+      const start = n * PAGE_SIZE;
+      page = this.readDirect(start, Math.min(PAGE_SIZE, this.size - start));
+      this.pages.set(n, page);
+    }
+    return page;
+  }
+
+  private readDirect(position: number, length: number): Buffer {
+    const buf = Buffer.allocUnsafe(length);
+    let done = 0;
+    while (done < length) {
+      const n = readSync(this.fd, buf, done, length - done, position + done);
+      if (n === 0) {
+        throw new MedoError('ERR_PACK_CORRUPT', `${this.path} ended early at ${position + done} (was it truncated?)`,
+          { path: this.path, offset: position + done });
+      }
+      done += n;
+    }
+    return buf;
+  }
+
+  close(): void {
+    if (this.fd >= 0) {
+      closeSync(this.fd);
+      this.fd = -1;
+      this.pages.clear();
+    }
+  }
+}
