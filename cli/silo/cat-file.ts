@@ -1,0 +1,64 @@
+// `silo cat-file`: git's cat-file over a silo or a git repository, byte for byte, so that git can be the
+// oracle for everything our object layer reads.
+import type { Readable, Writable } from 'node:stream';
+import { MedoError } from '../../lib/errors.js';
+import { formatTreeEntry, parseTree } from '../../lib/git/tree.js';
+import { quotePath } from '../../lib/git/quote.js';
+import { isOid } from '../../lib/oid.js';
+import type { ObjectStore, RawObject } from '../../lib/store.js';
+
+const FLUSH_BYTES = 1 << 20;
+const LF = Buffer.from('\n');
+
+/**
+ * `--batch`: each input line names an object; the answer is `<id> <type> <size>\n<content>\n` or
+ * `<line> missing\n`. Output is flushed whenever the input read so far is answered, so a caller that
+ * waits for each answer before asking the next (git's non --buffer mode) is never left waiting.
+ */
+export async function catFileBatch(store: ObjectStore, input: Readable, out: Writable): Promise<void> {
+  let parts: Buffer[] = [];
+  let pending = 0;
+  const flush = (): void => {
+    if (pending === 0) return;
+    out.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts, pending));
+    parts = [];
+    pending = 0;
+  };
+  const answer = (line: string): void => {
+    const o = isOid(line) ? store.read(line) : undefined;
+    if (o === undefined) {
+      const missing = Buffer.from(`${line} missing\n`, 'latin1');
+      parts.push(missing);
+      pending += missing.length;
+      return;
+    }
+    const header = Buffer.from(`${line} ${o.type} ${o.content.length}\n`, 'latin1');
+    parts.push(header, o.content, LF);
+    pending += header.length + o.content.length + 1;
+    if (pending >= FLUSH_BYTES) flush();
+  };
+  let carry = '';
+  for await (const chunk of input) {
+    const lines = (carry + (chunk as Buffer).toString('latin1')).split('\n');
+    carry = lines.pop()!;
+    for (const line of lines) answer(line);
+    flush();
+  }
+  if (carry !== '') answer(carry);
+  flush();
+}
+
+/** The object `oid`, or a MedoError that names the store. */
+export function mustRead(store: ObjectStore, oid: string): RawObject {
+  if (!isOid(oid)) throw new MedoError('ERR_USAGE', `not an object id (40 hex digits): ${oid}`);
+  const o = store.read(oid);
+  if (o === undefined) throw new MedoError('ERR_OBJECT_MISSING', `${oid}: no such object in ${store.path}`, { oid });
+  return o;
+}
+
+/** `cat-file -p`: trees as `ls-tree` lines, everything else raw. */
+export function prettyPrint(o: RawObject, oid: string): Buffer {
+  if (o.type !== 'tree') return o.content;
+  const lines = parseTree(o.content, oid).map((e) => `${formatTreeEntry(e, quotePath)}\n`);
+  return Buffer.from(lines.join(''), 'utf8');
+}

@@ -1,0 +1,41 @@
+// `silo ls-tree`: git's ls-tree over a store. A commit or tag id is peeled to its tree, as git does.
+import { MedoError } from '../../lib/errors.js';
+import { MODE_TREE, formatTreeEntry, parseTree, type TreeEntry } from '../../lib/git/tree.js';
+import { quotePath } from '../../lib/git/quote.js';
+import type { ObjectStore } from '../../lib/store.js';
+import { mustRead } from './cat-file.js';
+
+const MAX_PEEL = 32;
+
+export function peelToTree(store: ObjectStore, oid: string): string {
+  for (let i = 0; i < MAX_PEEL; i++) {
+    const o = mustRead(store, oid);
+    if (o.type === 'tree') return oid;
+    const text = o.content.toString('latin1');
+    const m = o.type === 'commit' ? /^tree ([0-9a-f]{40})$/m.exec(text) : o.type === 'tag' ? /^object ([0-9a-f]{40})$/m.exec(text) : null;
+    if (!m) throw new MedoError('ERR_USAGE', `${oid} is a ${o.type}, not a tree-ish`, { oid });
+    oid = m[1]!;
+  }
+  throw new MedoError('ERR_OBJECT_CORRUPT', `${oid}: tags nest more than ${MAX_PEEL} deep`, { oid });
+}
+
+export interface LsTreeOptions {
+  recursive: boolean;
+  /** With recursive: also show the trees themselves (git's -t). */
+  showTrees: boolean;
+}
+
+export function* lsTree(store: ObjectStore, treeish: string, options: LsTreeOptions, prefix = ''): Generator<string> {
+  const tree = peelToTree(store, treeish);
+  const entries: TreeEntry[] = parseTree(mustRead(store, tree).content, tree);
+  for (const e of entries) {
+    const path = prefix + e.name;
+    const line = `${formatTreeEntry({ ...e, name: path }, quotePath)}\n`;
+    if (options.recursive && e.mode === MODE_TREE) {
+      if (options.showTrees) yield line;
+      yield* lsTree(store, e.oid, options, `${path}/`);
+    } else {
+      yield line;
+    }
+  }
+}

@@ -1,0 +1,101 @@
+// `silo verify`: re-hash every object of a silo, loose and packed, and check every pack's trailers and
+// CRCs. Returns problems; it never stops at the first.
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { PackFile } from '../git/pack-file.js';
+import { verifyPack, type Problem } from '../git/verify-pack.js';
+import { TEMP_PREFIX } from '../io/atomic-write.js';
+import { Silo } from './silo.js';
+
+export type { Problem };
+
+export interface SiloReport {
+  silo: string;
+  ok: boolean;
+  loose: number;
+  packed: number;
+  packs: number;
+  problems: Problem[];
+  /** Things that are not corruption but deserve a look: leftover temp files, unknown files. */
+  notes: string[];
+}
+
+const LOOSE_NAME = /^[0-9a-f]{38}\.gz$/;
+const HEX2 = /^[0-9a-f]{2}$/;
+
+function list(dir: string): string[] {
+  try {
+    return readdirSync(dir).sort();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+}
+
+export function verifySilo(dir: string, onObject?: () => void): SiloReport {
+  const silo = Silo.open(dir);
+  const report: SiloReport = { silo: dir, ok: true, loose: 0, packed: 0, packs: 0, problems: [], notes: [] };
+  try {
+    const objects = join(dir, 'objects');
+    for (const sub of list(objects)) {
+      if (!HEX2.test(sub)) {
+        report.notes.push(`unexpected entry ${join(objects, sub)}`);
+        continue;
+      }
+      for (const name of list(join(objects, sub))) {
+        const path = join(objects, sub, name);
+        if (!LOOSE_NAME.test(name)) {
+          report.notes.push(name.startsWith(TEMP_PREFIX) ? `leftover temp file ${path}` : `unexpected file ${path}`);
+          continue;
+        }
+        const oid = sub + name.slice(0, 38);
+        report.loose++;
+        try {
+          silo.readLoose(oid);
+        } catch (e) {
+          report.problems.push({ path, oid, message: (e as Error).message.replace(`${path}: `, '') });
+        }
+        onObject?.();
+      }
+    }
+    const packDir = join(dir, 'pack');
+    const names = list(packDir);
+    for (const name of names) {
+      const path = join(packDir, name);
+      if (name.startsWith(TEMP_PREFIX)) {
+        report.notes.push(`leftover temp file ${path}`);
+        continue;
+      }
+      const m = /^(.*)\.(pack|idx)$/.exec(name);
+      if (!m) {
+        report.notes.push(`unexpected file ${path}`);
+        continue;
+      }
+      const other = `${m[1]}.${m[2] === 'pack' ? 'idx' : 'pack'}`;
+      if (!names.includes(other)) {
+        report.problems.push({ path, message: `has no matching ${other}` });
+        continue;
+      }
+      if (m[2] !== 'idx') continue;
+      let pack: PackFile;
+      try {
+        pack = PackFile.open(path);
+      } catch (e) {
+        report.problems.push({ path, message: (e as Error).message });
+        continue;
+      }
+      try {
+        report.packs++;
+        const r = verifyPack(pack, onObject);
+        report.packed += r.objects;
+        report.problems.push(...r.problems);
+      } finally {
+        pack.close();
+      }
+    }
+  } finally {
+    silo.close();
+  }
+  report.ok = report.problems.length === 0;
+  return report;
+}
