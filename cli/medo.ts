@@ -1,22 +1,29 @@
-// `medo`: the user's front-end for medo directories. Verbs arrive with their issues; --help lists only
-// what exists.
-import { EXIT_OK, runCli, usage } from './run.js';
+// `medo`: the front-end for medo directories. Each verb is a file in cli/medo/, listed here.
+import { findCommand, programHelp, type Command } from './command.js';
+import { EXIT_OK, EXIT_USAGE, runCli, usage } from './run.js';
 
-const HELP = `usage: medo <command> [options]
+const COMMANDS: Command[] = [
+];
 
-medo names large directory trees from git (.treeptr files in a *.medo directory) and keeps their
-contents in silos. This version has the object layer only: use 'silo' (silo --help) to create, check
-and read silos and git object stores. The medo verbs (add, expand, verify, url-for, reachable, mount)
-are not in this version yet.
+const INTRO = `usage: medo <command> [options]
+
+medo names large directory trees from git (.treeptr files in a *.medo directory whose SILO.json says
+where the silos are) and keeps their contents in silos. 'silo --help' lists the silo commands.
 `;
 
 async function main(): Promise<number> {
-  const [command] = process.argv.slice(2);
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-    process.stdout.write(HELP);
-    return command === undefined ? 2 : EXIT_OK;
+  const [name, ...args] = process.argv.slice(2);
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(programHelp('medo', INTRO, COMMANDS));
+    return name === undefined ? EXIT_USAGE : EXIT_OK;
   }
-  return usage(`unknown command ${JSON.stringify(command)}`);
+  const command = findCommand(COMMANDS, name);
+  if (command === undefined) return usage(`unknown command ${JSON.stringify(name)}`);
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(command.help);
+    return EXIT_OK;
+  }
+  return command.run(args);
 }
 
 await runCli('medo', main);

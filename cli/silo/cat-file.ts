@@ -5,6 +5,9 @@ import { MedoError } from '../../lib/errors.js';
 import { formatTreeEntry, parseTree } from '../../lib/git/tree.js';
 import { quotePath } from '../../lib/git/quote.js';
 import { isOid } from '../../lib/oid.js';
+import { openStore } from '../../lib/open-store.js';
+import type { Command } from '../command.js';
+import { EXIT_OK, parse, usage } from '../run.js';
 import type { ObjectStore, RawObject } from '../../lib/store.js';
 
 const FLUSH_BYTES = 1 << 20;
@@ -62,3 +65,37 @@ export function prettyPrint(o: RawObject, oid: string): Buffer {
   const lines = parseTree(o.content, oid).map((e) => `${formatTreeEntry(e, quotePath)}\n`);
   return Buffer.from(lines.join(''), 'utf8');
 }
+
+export const catFileCommand: Command = {
+  name: 'cat-file',
+  summary: "print objects as 'git cat-file' does (--batch, -p, -t, -s)",
+  help: `usage: silo cat-file --batch STORE
+       silo cat-file (-p | -t | -s) STORE ID
+
+STORE is a silo or a git repository. --batch reads object ids on stdin and answers each exactly as
+'git cat-file --batch' does: '<id> <type> <size>' and the content, or '<line> missing'. -p prints one
+object (a tree as ls-tree lines), -t its type, -s its size.
+`,
+  async run(args) {
+    const { values, positionals } = parse({
+      args,
+      allowPositionals: true,
+      options: { batch: { type: 'boolean' }, p: { type: 'boolean', short: 'p' }, t: { type: 'boolean', short: 't' }, s: { type: 'boolean', short: 's' } },
+    });
+    if ([values.batch, values.p, values.t, values.s].filter(Boolean).length !== 1) usage('cat-file takes exactly one of --batch, -p, -t, -s');
+    if (positionals.length !== (values.batch ? 1 : 2)) usage(values.batch ? 'cat-file --batch takes STORE' : 'cat-file takes STORE ID');
+    const store = openStore(positionals[0]!);
+    try {
+      if (values.batch) {
+        await catFileBatch(store, process.stdin, process.stdout);
+      } else {
+        const oid = positionals[1]!;
+        const o = mustRead(store, oid);
+        process.stdout.write(values.t ? `${o.type}\n` : values.s ? `${o.content.length}\n` : prettyPrint(o, oid));
+      }
+    } finally {
+      store.close();
+    }
+    return EXIT_OK;
+  },
+};

@@ -2,7 +2,10 @@
 import { MedoError } from '../../lib/errors.js';
 import { MODE_TREE, formatTreeEntry, parseTree, type TreeEntry } from '../../lib/git/tree.js';
 import { quotePath } from '../../lib/git/quote.js';
+import { openStore } from '../../lib/open-store.js';
 import type { ObjectStore } from '../../lib/store.js';
+import type { Command } from '../command.js';
+import { EXIT_OK, parse, usage } from '../run.js';
 import { mustRead } from './cat-file.js';
 
 const MAX_PEEL = 32;
@@ -39,3 +42,36 @@ export function* lsTree(store: ObjectStore, treeish: string, options: LsTreeOpti
     }
   }
 }
+
+export const lsTreeCommand: Command = {
+  name: 'ls-tree',
+  summary: "list a tree as 'git ls-tree' does",
+  help: `usage: silo ls-tree [-r] [-t] STORE ID
+
+Lists the tree ID (or the tree of commit or tag ID) in STORE, a silo or a git repository, in the format
+and with the path quoting of 'git ls-tree'. -r recurses into subtrees; -t with -r also shows the trees.
+`,
+  run(args) {
+    const { values, positionals } = parse({
+      args,
+      allowPositionals: true,
+      options: { r: { type: 'boolean', short: 'r' }, t: { type: 'boolean', short: 't' } },
+    });
+    if (positionals.length !== 2) usage('ls-tree takes STORE ID');
+    const store = openStore(positionals[0]!);
+    try {
+      let chunk = '';
+      for (const line of lsTree(store, positionals[1]!, { recursive: values.r ?? false, showTrees: values.t ?? false })) {
+        chunk += line;
+        if (chunk.length > 1 << 16) {
+          process.stdout.write(chunk);
+          chunk = '';
+        }
+      }
+      process.stdout.write(chunk);
+    } finally {
+      store.close();
+    }
+    return EXIT_OK;
+  },
+};

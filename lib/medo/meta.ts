@@ -1,0 +1,85 @@
+// The metadata sidecar: what a git tree cannot hold. A git tree keeps only the executable bit; wedges
+// also need full permission bits (0555 installs, 0700 directories), mtimes (Python compares a source's
+// mtime with its .pyc) and empty directories. The sidecar is one blob in the silo, named by the
+// .treeptr's "meta" field, so the git tree itself stays exactly what `git write-tree` gives.
+//
+//   {"format": "medo-meta", "version": 1,
+//    "paths": {"": [493, 1700000000], "bin/python3": [493, 1700000000, 250000000], ...},
+//    "empty_dirs": ["share/empty"]}
+//
+// "paths" maps a '/'-separated path relative to the root ("" is the root itself) to
+// [permission bits (mode & 0o7777), mtime seconds, optional mtime nanoseconds]. Every file, symlink and
+// directory has an entry. "empty_dirs" lists directories the git tree cannot hold (no files below them).
+import { canonicalJson } from './canonical-json.js';
+import { JsonChecker } from './json-check.js';
+
+export const META_FORMAT = 'medo-meta';
+export const META_VERSION = 1;
+
+export interface MetaEntry {
+  /** Permission bits only: mode & 0o7777. */
+  perm: number;
+  mtimeSec: number;
+  mtimeNsec: number;
+}
+
+export class TreeMeta {
+  readonly paths = new Map<string, MetaEntry>();
+  readonly emptyDirs = new Set<string>();
+
+  get(path: string): MetaEntry | undefined {
+    return this.paths.get(path);
+  }
+
+  set(path: string, perm: number, mtimeSec: number, mtimeNsec = 0): void {
+    this.paths.set(path, { perm: perm & 0o7777, mtimeSec, mtimeNsec });
+  }
+
+  /** Names of the empty directories directly inside `dir` ("" for the root). */
+  emptyDirsIn(dir: string): string[] {
+    const prefix = dir === '' ? '' : `${dir}/`;
+    const out: string[] = [];
+    for (const p of this.emptyDirs) {
+      if (p.startsWith(prefix) && !p.slice(prefix.length).includes('/')) out.push(p.slice(prefix.length));
+    }
+    return out.sort();
+  }
+
+  serialize(): string {
+    const paths: Record<string, number[]> = {};
+    for (const [p, e] of this.paths) paths[p] = e.mtimeNsec === 0 ? [e.perm, e.mtimeSec] : [e.perm, e.mtimeSec, e.mtimeNsec];
+    return canonicalJson({ format: META_FORMAT, version: META_VERSION, paths, empty_dirs: [...this.emptyDirs].sort() },
+      ['format', 'version', 'paths', 'empty_dirs']);
+  }
+
+  static parse(text: string, where: string): TreeMeta {
+    const c = new JsonChecker(where, 'ERR_OBJECT_CORRUPT');
+    const j = c.parse(text);
+    if (j.format !== META_FORMAT) c.fail('format', `must be "${META_FORMAT}"`);
+    if (j.version !== META_VERSION) c.fail('version', `must be ${META_VERSION}`);
+    const meta = new TreeMeta();
+    for (const [p, v] of Object.entries(c.object('paths', j.paths))) {
+      if (!checkPath(p)) c.fail(`paths.${p}`, 'is not a clean relative path');
+      if (!Array.isArray(v) || v.length < 2 || v.length > 3) c.fail(`paths.${p}`, 'must be [perm, mtime] or [perm, mtime, nsec]');
+      const [perm, sec, nsec = 0] = v as unknown[];
+      if (typeof perm !== 'number' || !Number.isInteger(perm) || perm < 0 || perm > 0o7777) c.fail(`paths.${p}`, 'has a bad permission');
+      if (typeof sec !== 'number' || !Number.isSafeInteger(sec)) c.fail(`paths.${p}`, 'has a bad mtime');
+      if (typeof nsec !== 'number' || !Number.isInteger(nsec) || nsec < 0 || nsec > 999_999_999) c.fail(`paths.${p}`, 'has bad nanoseconds');
+      meta.set(p, perm as number, sec as number, nsec as number);
+    }
+    const empty = j.empty_dirs ?? [];
+    if (!Array.isArray(empty)) c.fail('empty_dirs', 'must be an array');
+    for (const [i, p] of (empty as unknown[]).entries()) {
+      const s = c.string(`empty_dirs[${i}]`, p);
+      if (s === '' || !checkPath(s)) c.fail(`empty_dirs[${i}]`, 'is not a clean relative path');
+      meta.emptyDirs.add(s);
+    }
+    return meta;
+  }
+}
+
+/** A relative path of valid components: no '', '.', '..' parts, no leading or trailing '/', no NUL. */
+export function checkPath(p: string): boolean {
+  if (p === '') return true;
+  return p.split('/').every((part) => part !== '' && part !== '.' && part !== '..' && !part.includes('\0'));
+}
