@@ -13,6 +13,12 @@ export type ErrorCode =
   | 'ERR_STORE_NOT_FOUND' // a path that is neither a silo nor a git repository
   | 'ERR_SILO_CORRUPT' // a silo's marker or layout is wrong
   | 'ERR_TOO_LARGE' // a declared size beyond what we accept
+  | 'ERR_TAR_CORRUPT' // a tar stream that breaks the format or ends early
+  | 'ERR_UNSAFE_PATH' // a path that would escape its destination: '..', absolute, through a symlink
+  | 'ERR_SPECIAL_FILE' // a device, socket or fifo where only files, directories and symlinks are allowed
+  | 'ERR_NAME_ENCODING' // a file name that is not valid UTF-8
+  | 'ERR_NOT_MOUNTED' // an unmount or status request for a path that is not a medo mount
+  | 'ERR_MOUNT_FAILED' // the kernel or libfuse refused a mount
   | 'ERR_USAGE'; // a caller passed bad arguments or options
 
 export interface ErrorData {
