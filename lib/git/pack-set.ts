@@ -2,7 +2,7 @@
 // their `.idx`: writers rename the `.pack` into place before its `.idx`, so a visible index always has its
 // pack. A pack that fails to open is remembered as a problem and skipped, so one bad pack does not hide
 // the objects of the others.
-import { readdirSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isMedoError, type MedoError } from '../errors.js';
 import { PackFile, type PackFileOptions } from './pack-file.js';
@@ -15,6 +15,8 @@ export interface PackHit {
 export class PackSet {
   private packs: PackFile[] = [];
   private readonly seen = new Set<string>();
+  /** The directory's change time at the last scan: adding or renaming a file changes it. */
+  private scannedAt: bigint | undefined;
   readonly problems: MedoError[] = [];
 
   constructor(readonly dir: string, private readonly options: PackFileOptions = {}) {
@@ -25,6 +27,12 @@ export class PackSet {
   rescan(): boolean {
     let names: string[];
     try {
+      // A miss asks for a rescan; one stat instead of a readdir when nothing changed. File times tick
+      // coarsely (jiffies), so a change within the same tick as the last scan would keep the same
+      // ctime: an unchanged ctime is only trusted once it is a second old.
+      const changed = statSync(this.dir, { bigint: true }).ctimeNs;
+      if (changed === this.scannedAt && BigInt(Date.now()) * 1_000_000n - changed > 1_000_000_000n) return false;
+      this.scannedAt = changed;
       names = readdirSync(this.dir);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
