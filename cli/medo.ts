@@ -1,8 +1,12 @@
 // `medo`: the front-end for medo directories. Each verb is a file in cli/medo/, listed here.
 import { findCommand, programHelp, type Command } from './command.js';
 import { EXIT_OK, EXIT_USAGE, runCli, usage } from './run.js';
+import { reachableCommand } from './medo/reachable.js';
+import { urlForCommand } from './medo/url-for.js';
 
 const COMMANDS: Command[] = [
+  urlForCommand,
+  reachableCommand,
 ];
 
 const INTRO = `usage: medo <command> [options]

@@ -22,6 +22,13 @@ export function parse<T extends ParseArgsConfig>(config: T): ReturnType<typeof p
 }
 
 export async function runCli(program: string, main: () => Promise<number> | number): Promise<void> {
+  // A reader that goes away (`medo reachable ... | head`) is not an error; without a listener, a later
+  // asynchronous EPIPE would crash with a stack trace.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(EXIT_OK);
+    process.stderr.write(`${program}: cannot write output: ${e.message}\n`);
+    process.exit(EXIT_FAILED);
+  });
   try {
     process.exitCode = await main();
   } catch (e) {

@@ -2,11 +2,13 @@
 import { findCommand, programHelp, type Command } from './command.js';
 import { EXIT_OK, EXIT_USAGE, runCli, usage } from './run.js';
 import { catFileCommand } from './silo/cat-file.js';
+import { gcCommand } from './silo/gc.js';
 import { initCommand } from './silo/init.js';
 import { lsTreeCommand } from './silo/ls-tree.js';
+import { repackCommand } from './silo/repack.js';
 import { verifyCommand } from './silo/verify.js';
 
-const COMMANDS: Command[] = [initCommand, verifyCommand, catFileCommand, lsTreeCommand];
+const COMMANDS: Command[] = [initCommand, verifyCommand, catFileCommand, lsTreeCommand, gcCommand, repackCommand];
 
 const INTRO = `usage: silo <command> [options]
 

@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'ERR_UNSAFE_PATH' // a path that would escape its destination: '..', absolute, through a symlink
   | 'ERR_SPECIAL_FILE' // a device, socket or fifo where only files, directories and symlinks are allowed
   | 'ERR_NAME_ENCODING' // a file name that is not valid UTF-8
+  | 'ERR_CHECKSUM_MISMATCH' // a file whose sha256 is not the one it was expected to have
   | 'ERR_NOT_MOUNTED' // an unmount or status request for a path that is not a medo mount
   | 'ERR_MOUNT_FAILED' // the kernel or libfuse refused a mount
   | 'ERR_USAGE'; // a caller passed bad arguments or options

@@ -36,6 +36,12 @@ const PACK_HEADER_BYTES = 12;
 // any allocation.
 const MAX_DEFLATE_RATIO = 1032;
 
+// A REF_DELTA base asked of `external` may itself be a delta whose base is asked of another pack, and so
+// on: hostile packs whose deltas name each other would recurse until the stack overflows. Reads are
+// synchronous, so one counter per thread sees the whole nesting, across every pack and store.
+const MAX_EXTERNAL_DEPTH = 64;
+let externalDepth = 0;
+
 export interface PackFileOptions {
   limits?: ReadLimits;
   /** Bytes of inflated delta bases to keep (git's core.deltaBaseCacheLimit is 96 MiB). */
@@ -107,11 +113,13 @@ export class PackFile {
     const fail = (why: string, cause?: unknown): never => {
       throw new MedoError('ERR_PACK_CORRUPT', `${this.path}: entry at offset ${offset}: ${why}`, { path: this.path, offset }, { cause });
     };
+    // A claim the remaining bytes cannot hold is corruption whatever the limit; only a plausible claim is
+    // "too large" (a caller may raise the limit for it).
+    if (avail <= 0 || size > avail * MAX_DEFLATE_RATIO + 64) fail(`claims ${size} bytes, more than its compressed data can hold`);
     if (size > this.limits.maxObjectSize) {
       throw new MedoError('ERR_TOO_LARGE', `${this.path}: entry at offset ${offset} claims ${size} bytes, over the limit of ${this.limits.maxObjectSize}`,
         { path: this.path, offset });
     }
-    if (avail <= 0 || size > avail * MAX_DEFLATE_RATIO + 64) fail(`claims ${size} bytes, more than its compressed data can hold`);
     // zlib's own encoder never grows data by more than ~0.1% plus a few bytes; read that much first and
     // only fall back to the rest of the pack for unusual encoders.
     let want = Math.min(avail, size + (size >>> 9) + 64);
@@ -147,7 +155,8 @@ export class PackFile {
         base = this.bases.get(at);
         if (base !== undefined) break;
       }
-      if (seen.has(at) || deltas.length >= this.limits.maxChainLength) {
+      // `deltas` holds the chain's deltas so far; a chain of exactly maxChainLength deltas is allowed.
+      if (seen.has(at) || deltas.length > this.limits.maxChainLength) {
         throw new MedoError('ERR_PACK_CORRUPT', `${this.path}: delta chain from offset ${offset} loops or exceeds ${this.limits.maxChainLength}`,
           { path: this.path, offset });
       }
@@ -165,7 +174,16 @@ export class PackFile {
           continue;
         }
         const baseOid = oidFromBytes(h.baseOid!);
-        base = external?.(baseOid);
+        if (externalDepth >= MAX_EXTERNAL_DEPTH) {
+          throw new MedoError('ERR_PACK_CORRUPT', `${this.path}: delta at offset ${at} needs base ${baseOid} through ${MAX_EXTERNAL_DEPTH} nested stores (REF_DELTAs in different packs naming each other?)`,
+            { path: this.path, offset: at, oid: baseOid });
+        }
+        externalDepth++;
+        try {
+          base = external?.(baseOid);
+        } finally {
+          externalDepth--;
+        }
         if (base === undefined) {
           throw new MedoError('ERR_OBJECT_MISSING', `${this.path}: delta at offset ${at} needs base ${baseOid}, which no store holds`,
             { path: this.path, offset: at, oid: baseOid });

@@ -4,7 +4,7 @@
 // the objects of the others.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { isMedoError, type MedoError } from '../errors.js';
+import { MedoError, isMedoError } from '../errors.js';
 import { PackFile, type PackFileOptions } from './pack-file.js';
 
 export interface PackHit {
@@ -47,7 +47,10 @@ export class PackSet {
         added = true;
       } catch (e) {
         if (!isMedoError(e) && (e as NodeJS.ErrnoException).code === undefined) throw e;
-        this.problems.push(e as MedoError);
+        // An I/O error (an .idx whose .pack is gone, EACCES) is recorded as a MedoError like the rest, so
+        // whoever reads `problems` can branch on a medo code.
+        this.problems.push(isMedoError(e) ? e : new MedoError('ERR_PACK_CORRUPT', `${join(this.dir, name)}: cannot open: ${(e as Error).message}`,
+          { path: join(this.dir, name) }, { cause: e }));
       }
     }
     return added;

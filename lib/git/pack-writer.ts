@@ -43,7 +43,8 @@ export class PackWriter {
 
   constructor(readonly dir: string, private readonly options: PackWriterOptions = {}) {
     this.tmpPack = tempPathFor(join(dir, 'pack.pack'));
-    this.fd = openSync(this.tmpPack, 'wx', 0o444);
+    // Read-write: finish() reads the pack back to checksum it.
+    this.fd = openSync(this.tmpPack, 'wx+', 0o444);
     // The count is patched in finish(), when it is known.
     writeAll(this.fd, Buffer.from([0x50, 0x41, 0x43, 0x4b, 0, 0, 0, 2, 0, 0, 0, 0]));
   }

@@ -9,8 +9,12 @@ function needsQuote(c: number): boolean {
 }
 
 export function quotePath(name: string): string {
-  const bytes = Buffer.from(name, 'utf8');
-  if (!bytes.some(needsQuote)) return name;
+  return quoteBytes(Buffer.from(name, 'utf8'));
+}
+
+/** quotePath for a name given as raw bytes, such as one that is not valid UTF-8. */
+export function quoteBytes(bytes: Uint8Array): string {
+  if (!bytes.some(needsQuote)) return Buffer.from(bytes).toString('utf8');
   let out = '"';
   for (const c of bytes) {
     if (!needsQuote(c)) out += String.fromCharCode(c);

@@ -60,6 +60,9 @@ export function parseTree(buf: Buffer, oid?: string): TreeEntry[] {
     throw new MedoError(code, `tree ${oid ?? '(unnamed)'}: ${why}`, oid === undefined ? {} : { oid });
   };
   const entries: TreeEntry[] = [];
+  // A blob and a tree of one name are a duplicate that the order check misses: the tree sorts as "name/",
+  // so "name.txt" may sit between them (git fsck's verify_ordered keeps a stack of candidates for this).
+  const names = new Set<string>();
   let prevName: Buffer | undefined;
   let prevIsTree = false;
   let i = 0;
@@ -93,6 +96,8 @@ export function parseTree(buf: Buffer, oid?: string): TreeEntry[] {
     if (prevName !== undefined && compareEntryNames(prevName, prevIsTree, nameBytes, isTree) >= 0) {
       fail(`entries are not sorted or not unique at ${JSON.stringify(name)}`);
     }
+    if (names.has(name)) fail(`duplicate entry ${JSON.stringify(name)}`);
+    names.add(name);
     prevName = nameBytes;
     prevIsTree = isTree;
     entries.push({ mode, name, oid: oidFromBytes(buf, nul + 1) });
@@ -110,15 +115,13 @@ export function serializeTree(entries: readonly TreeEntry[]): Buffer {
   });
   named.sort((a, b) => compareEntryNames(a.bytes, a.isTree, b.bytes, b.isTree));
   const parts: Buffer[] = [];
-  for (let k = 0; k < named.length; k++) {
-    const { e, bytes, isTree } = named[k]!;
-    if (k > 0) {
-      const p = named[k - 1]!;
-      if (p.bytes.equals(bytes)) throw new MedoError('ERR_TREE_NAME', `duplicate tree entry ${JSON.stringify(e.name)}`, { name: e.name });
-      if (compareEntryNames(p.bytes, p.isTree, bytes, isTree) === 0) {
-        throw new MedoError('ERR_TREE_NAME', `duplicate tree entry ${JSON.stringify(e.name)}`, { name: e.name });
-      }
-    }
+  // Not only neighbours: a blob "a" and a tree "a" can be apart after sorting (see parseTree).
+  // Keyed by bytes: distinct strings (a lone surrogate and U+FFFD) can encode to the same name.
+  const seen = new Set<string>();
+  for (const { e, bytes } of named) {
+    const key = bytes.toString('latin1');
+    if (seen.has(key)) throw new MedoError('ERR_TREE_NAME', `duplicate tree entry ${JSON.stringify(e.name)}`, { name: e.name });
+    seen.add(key);
     parts.push(Buffer.from(`${e.mode.toString(8)} `, 'latin1'), bytes, Buffer.of(0), oidToBytes(e.oid));
   }
   return Buffer.concat(parts);

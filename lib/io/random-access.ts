@@ -57,6 +57,8 @@ export class FileSource implements RandomAccess {
 
   read(position: number, length: number): Buffer {
     checkRange(this, position, length);
+    // The page arithmetic below assumes at least one byte (`end - 1`).
+    if (length === 0) return Buffer.alloc(0);
     const first = Math.floor(position / PAGE_SIZE);
     const end = position + length;
     if (length <= PAGE_SIZE && Math.floor((end - 1) / PAGE_SIZE) === first) {

@@ -1,0 +1,85 @@
+// `silo gc`: what a keep list leaves unreachable in a silo; with --prune, remove it.
+import { readFileSync } from 'node:fs';
+import { gc, parseKeepList, type GcReport } from '../../lib/silo/gc.js';
+import type { Command } from '../command.js';
+import { EXIT_OK, parse, usage } from '../run.js';
+
+export function formatBytes(n: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${n} bytes` : `${v.toFixed(1)} ${units[u]}`;
+}
+
+function formatReport(r: GcReport): string {
+  const lines = [`${r.silo}: ${r.objects} objects; keep list: ${r.keepListed} ids, ${r.live} objects here kept`];
+  if (r.deltaBases.length > 0) lines.push(`  ${r.deltaBases.length} more kept as delta bases of packs that stay`);
+  lines.push(`unreachable: ${r.unreachable.count} objects, ${formatBytes(r.unreachable.bytes)}`);
+  for (const f of r.loose) lines.push(`  loose ${f.path} (${formatBytes(f.bytes)})`);
+  for (const p of r.packs) {
+    const what = p.action === 'untouched' ? 'nothing unreachable -> untouched'
+      : p.action === 'delete' ? `all ${p.objects} objects unreachable -> delete`
+        : p.action === 'rewrite' ? `${p.dead} of ${p.objects} objects unreachable (${formatBytes(p.deadBytes)}) -> rewrite without them`
+          : `${p.dead} of ${p.objects} objects unreachable, but it has a .keep file -> untouched`;
+    lines.push(`  pack  ${p.pack}: ${what}`);
+  }
+  for (const f of r.strays) {
+    const what = f.kind === 'temp' ? 'leftover temp file' : '.pack without its .idx (an interrupted write)';
+    lines.push(`  stray ${f.path}: ${what}, ${f.action === 'remove' ? 'removed by --prune' : 'too recent to remove (a writer may be at work)'}`);
+  }
+  for (const n of r.notes) lines.push(`note: ${n}`);
+  if (!r.pruned) lines.push(r.unreachable.count === 0 ? 'nothing to remove' : 'dry run: nothing removed (--prune removes them)');
+  else lines.push(`pruned: ${r.unreachable.count} objects removed${r.newPack === undefined ? '' : `; survivors of rewritten packs are in ${r.newPack}`}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export const gcCommand: Command = {
+  name: 'gc',
+  summary: 'report (or with --prune remove) the objects a keep list does not name',
+  help: `usage: silo gc [--prune] [--allow-empty] [--json] SILO --keep FILE|-
+
+FILE ('-' for stdin) lists the object ids to keep, one per line: the output of 'medo reachable' for
+every medo directory that uses SILO. Blank lines are ignored; any other line that is not a 40-hex id is
+a usage error naming the line. Ids the silo does not hold are fine (they live in other silos).
+
+Without --prune, reports what is unreachable (nothing changes): the count and bytes, each loose file
+that would be deleted, and for each pack whether it would be rewritten, deleted or left untouched.
+--prune removes it: unreachable loose files are deleted; a pack holding unreachable objects is rewritten
+without them (the survivors go into one new pack, written and synced before any old file is deleted;
+the old pack goes .idx first, then .pack), a pack holding only unreachable objects is deleted, a pack
+holding none is not touched, nor is one with a .keep file. A kept object is never removed, nor a delta
+base that a pack left in place still needs. Survivors of rewritten packs are stored whole (no deltas).
+A prune whose keep list names none of the silo's objects is refused unless --allow-empty is given.
+What an interrupted writer left (temp files, a .pack whose .idx never landed) is listed as 'stray' and
+removed by --prune once it is an hour old; a younger one may belong to a writer at work.
+Do not run --prune while 'medo add' writes to the same silo: an object added meanwhile and not yet in
+the keep list may be removed.
+
+--json  print {silo, keepListed, objects, live, deltaBases, unreachable: {count, bytes, oids},
+        loose: [{oid, path, bytes}], strays: [{path, bytes, mtimeMs, kind, action}],
+        packs: [{pack, objects, dead, deadBytes, action}], pruned, newPack, notes}
+`,
+  run(args) {
+    const { values, positionals } = parse({
+      args,
+      allowPositionals: true,
+      options: { keep: { type: 'string' }, prune: { type: 'boolean' }, 'allow-empty': { type: 'boolean' }, json: { type: 'boolean' } },
+    });
+    if (positionals.length !== 1) usage('gc takes one silo directory');
+    if (values.keep === undefined) usage('gc needs --keep FILE (or --keep - for stdin): the ids to keep, from medo reachable');
+    let text: string;
+    try {
+      text = readFileSync(values.keep === '-' ? 0 : values.keep, 'utf8');
+    } catch (e) {
+      return usage(`--keep ${values.keep}: cannot read it (${(e as Error).message})`);
+    }
+    const keep = parseKeepList(text, values.keep === '-' ? '<stdin>' : values.keep);
+    const report = gc(positionals[0]!, keep, { prune: values.prune ?? false, allowEmpty: values['allow-empty'] ?? false });
+    process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
+    return EXIT_OK;
+  },
+};
