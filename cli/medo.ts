@@ -1,10 +1,12 @@
 // `medo`: the front-end for medo directories. Each verb is a file in cli/medo/, listed here.
 import { findCommand, programHelp, type Command } from './command.js';
 import { EXIT_OK, EXIT_USAGE, runCli, usage } from './run.js';
+import { addCommand } from './medo/add.js';
 import { reachableCommand } from './medo/reachable.js';
 import { urlForCommand } from './medo/url-for.js';
 
 const COMMANDS: Command[] = [
+  addCommand,
   urlForCommand,
   reachableCommand,
 ];

@@ -1,0 +1,81 @@
+// `medo add`: a directory, a tarball or one opaque file into the writable silo of the medo directory
+// that OUT.treeptr lies in, then the .treeptr itself. The objects are complete (pack or loose file
+// renamed into place) before the .treeptr is written, and the .treeptr is written atomically and only
+// when its bytes change, so an interrupted add leaves no pointer to missing data.
+import { mkdirSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { MedoError } from '../../errors.js';
+import { MedoDir } from '../medo-dir.js';
+import { TREEPTR_EXT, writeTreeptr, type BuiltFrom, type Treeptr } from '../treeptr.js';
+import { ingestBlob } from './add-blob.js';
+import { ingestDirectory } from './add-dir.js';
+import { ingestTarball } from './add-tar.js';
+import type { IngestOptions, IngestResult } from './session.js';
+
+export interface AddRequest extends Omit<IngestOptions, 'silo'> {
+  /** A directory, a tarball (.tar, .tar.gz/.tgz, .tar.xz, .tar.zst, recognized by content) or, with `blob`, any file. */
+  src: string;
+  /** The .treeptr to write; its medo directory is the nearest one above with a SILO.json. */
+  out: string;
+  /** Keep the file as one opaque loose blob instead of importing it as a tree. */
+  blob?: boolean;
+  /** A silo directory to write to instead of the first writable local one in SILO.json. */
+  silo?: string;
+  /** Where the source came from (recorded as source.url). */
+  url?: string;
+  /** Expected sha256 of a file source: checked, and the add refused on a mismatch. */
+  sha256?: string;
+  builtFrom?: BuiltFrom;
+}
+
+export interface AddReport extends IngestResult {
+  kind: 'directory' | 'tarball' | 'blob';
+  treeptr: Treeptr;
+  /** False when OUT already held exactly these bytes. */
+  changed: boolean;
+  siloPath: string;
+}
+
+const SHA256 = /^[0-9a-f]{64}$/;
+
+export async function medoAdd(req: AddRequest): Promise<AddReport> {
+  if (!req.out.endsWith(TREEPTR_EXT)) throw new MedoError('ERR_USAGE', `the output must be a ${TREEPTR_EXT} file, not ${req.out}`);
+  const expectSha256 = req.sha256?.toLowerCase();
+  if (expectSha256 !== undefined && !SHA256.test(expectSha256)) throw new MedoError('ERR_USAGE', `--sha256 must be 64 hex digits, not ${req.sha256}`);
+  let st;
+  try {
+    st = statSync(req.src);
+  } catch (e) {
+    throw new MedoError('ERR_USAGE', `cannot add ${req.src}: ${(e as Error).message}`, { path: req.src }, { cause: e });
+  }
+  const kind = st.isDirectory() ? 'directory' : req.blob ? 'blob' : 'tarball';
+  if (kind === 'directory' && req.blob) throw new MedoError('ERR_USAGE', `--blob keeps one file; ${req.src} is a directory`);
+  if (kind === 'directory' && expectSha256 !== undefined) throw new MedoError('ERR_USAGE', `--sha256 checks a file; ${req.src} is a directory`);
+  if (kind !== 'directory' && !st.isFile()) throw new MedoError('ERR_USAGE', `${req.src} is neither a directory nor a regular file`);
+
+  const medo = MedoDir.containing(req.out);
+  const silo = medo.writableSilo(req.silo);
+  try {
+    const options: IngestOptions = { ...req, silo };
+    let result: IngestResult;
+    if (kind === 'directory') result = await ingestDirectory(req.src, options);
+    else if (kind === 'blob') result = await ingestBlob(req.src, { ...options, expectSha256 });
+    else result = await ingestTarball(req.src, { ...options, expectSha256 });
+
+    const treeptr: Treeptr = { size: result.size, files: result.files };
+    if (result.tree !== undefined) treeptr.tree = result.tree;
+    if (result.blob !== undefined) treeptr.blob = result.blob;
+    if (result.meta !== undefined) treeptr.meta = result.meta;
+    if (req.url !== undefined || expectSha256 !== undefined) {
+      treeptr.source = {};
+      if (req.url !== undefined) treeptr.source.url = req.url;
+      if (result.sha256 !== undefined) treeptr.source.sha256 = result.sha256;
+    }
+    if (req.builtFrom !== undefined && Object.keys(req.builtFrom).length > 0) treeptr.built_from = req.builtFrom;
+    mkdirSync(dirname(req.out), { recursive: true });
+    const changed = writeTreeptr(req.out, treeptr);
+    return { ...result, kind, treeptr, changed, siloPath: silo.path };
+  } finally {
+    silo.close();
+  }
+}
