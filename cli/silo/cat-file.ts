@@ -1,5 +1,6 @@
 // `silo cat-file`: git's cat-file over a silo or a git repository, byte for byte, so that git can be the
 // oracle for everything our object layer reads.
+import { writevSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { MedoError } from '../../lib/errors.js';
 import { formatTreeEntry, parseTree } from '../../lib/git/tree.js';
@@ -11,6 +12,49 @@ import { EXIT_OK, parse, usage } from '../run.js';
 import type { ObjectStore, RawObject } from '../../lib/store.js';
 
 const FLUSH_BYTES = 1 << 20;
+// writev(2) takes at most IOV_MAX (1024 on Linux) buffers per call.
+const IOV_MAX = 1024;
+
+/**
+ * Writes batches of buffers to the output. When the output is our stdout, writev(2) on fd 1 sends the
+ * pieces (headers and object contents) without first copying them into one buffer; Node keeps stdout
+ * blocking for files and pipes on Linux. If the descriptor turns out to be non-blocking (EAGAIN), it falls
+ * back to the stream for the rest of the run.
+ */
+class BatchSink {
+  private direct: boolean;
+
+  constructor(private readonly out: Writable) {
+    this.direct = out === process.stdout;
+  }
+
+  write(parts: Buffer[], total: number): void {
+    if (this.direct) {
+      try {
+        this.writev(parts);
+        return;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+        this.direct = false;
+        // Some bytes may have gone out before EAGAIN: writev() left `parts` holding exactly the rest.
+        total = parts.reduce((n, p) => n + p.length, 0);
+      }
+    }
+    this.out.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts, total));
+  }
+
+  /** Writes every byte of `parts`, consuming it from the front as it goes. */
+  private writev(parts: Buffer[]): void {
+    while (parts.length > 0) {
+      const batch = parts.length > IOV_MAX ? parts.slice(0, IOV_MAX) : parts;
+      let written = writevSync(1, batch);
+      let k = 0;
+      while (k < batch.length && written >= batch[k]!.length) written -= batch[k++]!.length;
+      parts.splice(0, k);
+      if (written > 0) parts[0] = parts[0]!.subarray(written);
+    }
+  }
+}
 const LF = Buffer.from('\n');
 
 /**
@@ -19,11 +63,12 @@ const LF = Buffer.from('\n');
  * waits for each answer before asking the next (git's non --buffer mode) is never left waiting.
  */
 export async function catFileBatch(store: ObjectStore, input: Readable, out: Writable): Promise<void> {
+  const sink = new BatchSink(out);
   let parts: Buffer[] = [];
   let pending = 0;
   const flush = (): void => {
     if (pending === 0) return;
-    out.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts, pending));
+    sink.write(parts, pending);
     parts = [];
     pending = 0;
   };

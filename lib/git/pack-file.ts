@@ -57,7 +57,7 @@ export class PackFile {
 
   constructor(readonly index: PackIndex, readonly pack: RandomAccess, options: PackFileOptions = {}) {
     this.limits = options.limits ?? DEFAULT_LIMITS;
-    this.bases = new LruCache(options.baseCacheBytes ?? 32 << 20, (o) => o.content.length + 64);
+    this.bases = new LruCache(options.baseCacheBytes ?? 96 << 20, (o) => o.content.length + 64);
     const fail = (why: string): never => {
       throw new MedoError('ERR_PACK_CORRUPT', `${pack.path}: ${why}`, { path: pack.path });
     };
@@ -77,10 +77,11 @@ export class PackFile {
   /** Opens `pack-X.pack` and `pack-X.idx` (give either path). */
   static open(path: string, options: PackFileOptions = {}): PackFile {
     const base = path.replace(/\.(pack|idx)$/, '');
-    const idxSrc = new FileSource(`${base}.idx`);
+    // Index probes touch a few bytes per page; pack entries are read one at a time, mostly small.
+    const idxSrc = new FileSource(`${base}.idx`, { pageSize: 4 << 10, cacheBytes: 2 << 20 });
     let packSrc: FileSource | undefined;
     try {
-      packSrc = new FileSource(`${base}.pack`);
+      packSrc = new FileSource(`${base}.pack`, { pageSize: 16 << 10, cacheBytes: 16 << 20 });
       return new PackFile(PackIndex.open(idxSrc), packSrc, options);
     } catch (e) {
       idxSrc.close();
@@ -126,7 +127,9 @@ export class PackFile {
     for (;;) {
       let out: Buffer;
       try {
-        out = inflateSync(this.pack.read(start, want), { maxOutputLength: Math.max(size, 1) });
+        // One output chunk one byte larger than the object: zlib then fills it in one pass and Node returns
+        // it without a second allocation or a concatenation.
+        out = inflateSync(this.pack.read(start, want), { maxOutputLength: Math.max(size, 1), chunkSize: Math.max(size + 1, 64) });
       } catch (e) {
         const code = (e as { code?: string }).code;
         if (code === 'Z_BUF_ERROR' && want < avail) {

@@ -31,11 +31,15 @@ export class BufferSource implements RandomAccess {
   close(): void {}
 }
 
-const PAGE_BITS = 16;
-const PAGE_SIZE = 1 << PAGE_BITS;
+export interface FileSourceOptions {
+  /** Bytes per cached page: small for random access (an idx probe, a pack entry), large for scans. */
+  pageSize?: number;
+  /** Bytes of pages kept. */
+  cacheBytes?: number;
+}
 
 /**
- * A file read with pread(2), through a small cache of 64 KiB pages. Small reads near each other (idx
+ * A file read with pread(2), through a small cache of pages. Small reads near each other (idx
  * binary search, neighbouring pack entries) then cost one system call per page, not one per read.
  * Reads larger than a page bypass the cache. The files are immutable once named, so pages never go stale.
  */
@@ -43,8 +47,13 @@ export class FileSource implements RandomAccess {
   readonly size: number;
   private fd: number;
   private readonly pages: LruCache<number, Buffer>;
+  private readonly pageSize: number;
 
-  constructor(readonly path: string, cacheBytes = 4 << 20) {
+  /** `options` as a number is the cache size in bytes. */
+  constructor(readonly path: string, options: FileSourceOptions | number = {}) {
+    const { pageSize = 16 << 10, cacheBytes = 4 << 20 } = typeof options === 'number' ? { cacheBytes: options } : options;
+    if (!(Number.isInteger(pageSize) && pageSize > 0)) throw new RangeError(`FileSource pageSize must be a positive integer, got ${pageSize}`);
+    this.pageSize = pageSize;
     this.fd = openSync(path, 'r');
     try {
       this.size = fstatSync(this.fd).size;
@@ -59,6 +68,7 @@ export class FileSource implements RandomAccess {
     checkRange(this, position, length);
     // The page arithmetic below assumes at least one byte (`end - 1`).
     if (length === 0) return Buffer.alloc(0);
+    const PAGE_SIZE = this.pageSize;
     const first = Math.floor(position / PAGE_SIZE);
     const end = position + length;
     if (length <= PAGE_SIZE && Math.floor((end - 1) / PAGE_SIZE) === first) {
@@ -79,8 +89,8 @@ export class FileSource implements RandomAccess {
   private page(n: number): Buffer {
     let page = this.pages.get(n);
     if (page === undefined) {
-      const start = n * PAGE_SIZE;
-      page = this.readDirect(start, Math.min(PAGE_SIZE, this.size - start));
+      const start = n * this.pageSize;
+      page = this.readDirect(start, Math.min(this.pageSize, this.size - start));
       this.pages.set(n, page);
     }
     return page;
