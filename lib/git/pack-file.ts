@@ -4,8 +4,8 @@
 //
 // Pack layout (https://git-scm.com/docs/gitformat-pack): "PACK", uint32 version (2 or 3), uint32 object
 // count, the entries, then the SHA-1 of everything before it.
-import { inflateSync } from 'node:zlib';
 import { MedoError } from '../errors.js';
+import { inflateExact } from '../inflate.js';
 import { FileSource, type RandomAccess } from '../io/random-access.js';
 import { LruCache } from '../lru-cache.js';
 import { OID_BYTES, oidFromBytes, type ObjectType } from '../oid.js';
@@ -125,22 +125,15 @@ export class PackFile {
     // only fall back to the rest of the pack for unusual encoders.
     let want = Math.min(avail, size + (size >>> 9) + 64);
     for (;;) {
-      let out: Buffer;
-      try {
-        // One output chunk one byte larger than the object: zlib then fills it in one pass and Node returns
-        // it without a second allocation or a concatenation.
-        out = inflateSync(this.pack.read(start, want), { maxOutputLength: Math.max(size, 1), chunkSize: Math.max(size + 1, 64) });
-      } catch (e) {
-        const code = (e as { code?: string }).code;
-        if (code === 'Z_BUF_ERROR' && want < avail) {
-          want = avail;
-          continue;
-        }
-        if (code === 'ERR_BUFFER_TOO_LARGE') fail(`inflates to more than its declared ${size} bytes`, e);
-        fail(`bad zlib data (${(e as Error).message})`, e);
+      const r = inflateExact(this.pack.read(start, want), size);
+      if (typeof r !== 'string') return r.data;
+      if (r === 'short-input' && want < avail) {
+        want = avail;
+        continue;
       }
-      if (out!.length !== size) fail(`inflates to ${out!.length} bytes, declared ${size}`);
-      return out!;
+      return fail(r === 'too-long' ? `inflates to more than its declared ${size} bytes`
+        : r === 'too-short' ? `inflates to fewer than its declared ${size} bytes`
+        : r === 'short-input' ? 'zlib data runs past the end of the pack' : 'bad zlib data');
     }
   }
 

@@ -1,0 +1,74 @@
+// Inflating a zlib stream whose inflated size is known in advance, as every pack entry's is.
+// The native helper (native/medo_native.c, built by `npm ci`) inflates straight into a buffer of that
+// size with a reused z_stream; node:zlib is the fallback when the addon is not built or MEDO_NO_NATIVE is
+// set. Both keep the same contract, and the tests hold them to it.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { inflateSync } from 'node:zlib';
+
+/** Why a stream could not be inflated to exactly the expected size. */
+export type InflateFailure = 'short-input' | 'too-long' | 'too-short' | 'bad-data';
+
+export interface Inflated {
+  data: Buffer;
+  /** Input bytes the stream took (only the native path knows; the fallback says -1). */
+  consumed: number;
+}
+
+interface NativeModule {
+  inflateInto(src: Uint8Array, dst: Uint8Array): number;
+}
+
+const NATIVE_FAILURES: Record<number, InflateFailure> = { [-1]: 'short-input', [-2]: 'too-long', [-3]: 'too-short', [-4]: 'bad-data' };
+
+function loadNative(): NativeModule | undefined {
+  if (process.env.MEDO_NO_NATIVE) return undefined;
+  // lib/inflate.ts runs from the source tree (under tsx) and from dist/lib/: look upward for build/.
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    const candidate = join(dir, 'build', 'Release', 'medo_native.node');
+    if (existsSync(candidate)) {
+      try {
+        return createRequire(import.meta.url)(candidate) as NativeModule;
+      } catch {
+        return undefined; // built for another Node ABI: the fallback is correct, only slower
+      }
+    }
+    dir = dirname(dir);
+  }
+  return undefined;
+}
+
+const native = loadNative();
+
+/** True when the native helper is in use. */
+export const nativeInflate = native !== undefined;
+
+function inflateWithZlib(src: Buffer, size: number): Inflated | InflateFailure {
+  let out: Buffer;
+  try {
+    // One output chunk one byte larger than the object: zlib fills it in one pass and Node returns it
+    // without reallocating or concatenating.
+    out = inflateSync(src, { maxOutputLength: Math.max(size, 1), chunkSize: Math.max(size + 1, 64) });
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'Z_BUF_ERROR') return 'short-input';
+    if (code === 'ERR_BUFFER_TOO_LARGE') return 'too-long';
+    return 'bad-data';
+  }
+  if (out.length !== size) return out.length < size ? 'too-short' : 'too-long';
+  return { data: out, consumed: -1 };
+}
+
+/** Inflates the zlib stream at the start of `src` (trailing bytes are ignored) to exactly `size` bytes. */
+export function inflateExact(src: Buffer, size: number): Inflated | InflateFailure {
+  if (native === undefined) return inflateWithZlib(src, size);
+  const out = Buffer.allocUnsafe(size);
+  const status = native.inflateInto(src, out);
+  return status >= 0 ? { data: out, consumed: status } : NATIVE_FAILURES[status] ?? 'bad-data';
+}
+
+/** The fallback, for tests that hold both paths to one contract. */
+export const inflateExactWithZlib = inflateWithZlib;
