@@ -1,12 +1,8 @@
 // Inflating a zlib stream whose inflated size is known in advance, as every pack entry's is.
-// The native helper (native/medo_native.c, built by `npm ci`) inflates straight into a buffer of that
-// size with a reused z_stream; node:zlib is the fallback when the addon is not built or MEDO_NO_NATIVE is
-// set. Both keep the same contract, and the tests hold them to it.
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// The native helper (lib/native.ts) inflates straight into a buffer of that size with a reused z_stream;
+// node:zlib is the fallback. Both keep the same contract, and the tests hold them to it.
 import { inflateSync } from 'node:zlib';
+import { native } from './native.js';
 
 /** Why a stream could not be inflated to exactly the expected size. */
 export type InflateFailure = 'short-input' | 'too-long' | 'too-short' | 'bad-data';
@@ -17,31 +13,7 @@ export interface Inflated {
   consumed: number;
 }
 
-interface NativeModule {
-  inflateInto(src: Uint8Array, dst: Uint8Array): number;
-}
-
 const NATIVE_FAILURES: Record<number, InflateFailure> = { [-1]: 'short-input', [-2]: 'too-long', [-3]: 'too-short', [-4]: 'bad-data' };
-
-function loadNative(): NativeModule | undefined {
-  if (process.env.MEDO_NO_NATIVE) return undefined;
-  // lib/inflate.ts runs from the source tree (under tsx) and from dist/lib/: look upward for build/.
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 4; i++) {
-    const candidate = join(dir, 'build', 'Release', 'medo_native.node');
-    if (existsSync(candidate)) {
-      try {
-        return createRequire(import.meta.url)(candidate) as NativeModule;
-      } catch {
-        return undefined; // built for another Node ABI: the fallback is correct, only slower
-      }
-    }
-    dir = dirname(dir);
-  }
-  return undefined;
-}
-
-const native = loadNative();
 
 /** True when the native helper is in use. */
 export const nativeInflate = native !== undefined;

@@ -8,8 +8,17 @@
 //   -2  the stream holds more than dst.length bytes (a lie or a bomb)
 //   -3  the stream ends before filling dst
 //   -4  the data is not a valid zlib stream
+//
+// applyDeltaInto(base, delta, start, dst): runs git's delta instructions from delta[start] (after the
+// two size headers, which the caller has checked) into dst, whose length is the declared result size.
+// Every copy is bounds-checked against base and dst. Returns 0, or a negative status:
+//   -1 truncated copy instruction   -2 copy reads past the base   -3 copy writes past the result
+//   -4 truncated insert             -5 insert writes past the result
+//   -6 reserved instruction 0       -7 the result is shorter than declared
 #include <node_api.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <zlib.h>
 
 #define STATUS_SHORT_INPUT -1
@@ -115,6 +124,58 @@ static napi_value inflate_into(napi_env env, napi_callback_info info) {
   return result;
 }
 
+static int64_t apply_delta(const unsigned char* base, size_t base_len, const unsigned char* d, const unsigned char* end,
+                           unsigned char* out, size_t out_len) {
+  unsigned char* o = out;
+  unsigned char* oend = out + out_len;
+  while (d < end) {
+    unsigned char op = *d++;
+    if (op & 0x80) {
+      uint32_t off = 0;
+      uint32_t len = 0;
+      if (op & 0x01) { if (d >= end) return -1; off = *d++; }
+      if (op & 0x02) { if (d >= end) return -1; off |= (uint32_t)*d++ << 8; }
+      if (op & 0x04) { if (d >= end) return -1; off |= (uint32_t)*d++ << 16; }
+      if (op & 0x08) { if (d >= end) return -1; off |= (uint32_t)*d++ << 24; }
+      if (op & 0x10) { if (d >= end) return -1; len = *d++; }
+      if (op & 0x20) { if (d >= end) return -1; len |= (uint32_t)*d++ << 8; }
+      if (op & 0x40) { if (d >= end) return -1; len |= (uint32_t)*d++ << 16; }
+      if (len == 0) len = 0x10000;
+      if ((uint64_t)off + len > base_len) return -2;
+      if (len > (size_t)(oend - o)) return -3;
+      memcpy(o, base + off, len);
+      o += len;
+    } else if (op != 0) {
+      if (op > (size_t)(end - d)) return -4;
+      if (op > (size_t)(oend - o)) return -5;
+      memcpy(o, d, op);
+      o += op;
+      d += op;
+    } else {
+      return -6;
+    }
+  }
+  return o == oend ? 0 : -7;
+}
+
+static napi_value apply_delta_into(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  unsigned char *base, *delta, *dst;
+  size_t base_len, delta_len, dst_len;
+  int64_t start;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 4 ||
+      !get_bytes(env, argv[0], &base, &base_len) || !get_bytes(env, argv[1], &delta, &delta_len) ||
+      napi_get_value_int64(env, argv[2], &start) != napi_ok || !get_bytes(env, argv[3], &dst, &dst_len)) {
+    return throw_type_error(env, "applyDeltaInto(base, delta, start, dst) takes Uint8Arrays and an offset");
+  }
+  if (start < 0 || (uint64_t)start > delta_len) return throw_type_error(env, "applyDeltaInto: start is outside the delta");
+  int64_t status = apply_delta(base, base_len, delta + start, delta + delta_len, dst, dst_len);
+  napi_value result;
+  napi_create_int64(env, status, &result);
+  return result;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   instance_t* inst = (instance_t*)calloc(1, sizeof(instance_t));
   if (inst == NULL || napi_set_instance_data(env, inst, finalize_instance, NULL) != napi_ok) {
@@ -125,6 +186,8 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_value fn;
   napi_create_function(env, "inflateInto", NAPI_AUTO_LENGTH, inflate_into, NULL, &fn);
   napi_set_named_property(env, exports, "inflateInto", fn);
+  napi_create_function(env, "applyDeltaInto", NAPI_AUTO_LENGTH, apply_delta_into, NULL, &fn);
+  napi_set_named_property(env, exports, "applyDeltaInto", fn);
   return exports;
 }
 

@@ -5,6 +5,7 @@
 // Every instruction is checked against the base and the declared result size, so a hostile delta
 // can neither read outside its base nor write past the buffer it declared.
 import { MedoError } from '../errors.js';
+import { native } from '../native.js';
 
 function fail(why: string): never {
   throw new MedoError('ERR_DELTA_CORRUPT', `corrupt delta: ${why}`);
@@ -31,7 +32,31 @@ export function deltaSizes(delta: Uint8Array): { baseSize: number; resultSize: n
   return { baseSize, resultSize, start: at.i };
 }
 
+const NATIVE_FAILURES: Record<number, string> = {
+  [-1]: 'truncated copy instruction',
+  [-2]: 'copy reads past the base',
+  [-3]: 'copy writes past the declared result size',
+  [-4]: 'truncated insert instruction',
+  [-5]: 'insert writes past the declared result size',
+  [-6]: 'reserved instruction 0',
+  [-7]: 'produced fewer bytes than declared',
+};
+
 export function applyDelta(base: Uint8Array, delta: Uint8Array, maxResult: number): Buffer {
+  if (native === undefined) return applyDeltaJs(base, delta, maxResult);
+  const { baseSize, resultSize, start } = deltaSizes(delta);
+  if (baseSize !== base.length) fail(`declares a base of ${baseSize} bytes, base has ${base.length}`);
+  if (resultSize > maxResult) {
+    throw new MedoError('ERR_TOO_LARGE', `delta result of ${resultSize} bytes exceeds the limit of ${maxResult}`);
+  }
+  const out = Buffer.allocUnsafe(resultSize);
+  const status = native.applyDeltaInto(base, delta, start, out);
+  if (status !== 0) fail(NATIVE_FAILURES[status] ?? `native status ${status}`);
+  return out;
+}
+
+/** The JavaScript implementation: the fallback, and the reference the tests hold the native one to. */
+export function applyDeltaJs(base: Uint8Array, delta: Uint8Array, maxResult: number): Buffer {
   const { baseSize, resultSize, start } = deltaSizes(delta);
   if (baseSize !== base.length) fail(`declares a base of ${baseSize} bytes, base has ${base.length}`);
   if (resultSize > maxResult) {

@@ -1,0 +1,36 @@
+// The native helpers (native/medo_native.c), built by `npm ci` through binding.gyp. Everything they do has
+// a JavaScript fallback with the same contract, used when the addon is not built, was built for another
+// Node ABI, or MEDO_NO_NATIVE is set.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface NativeHelpers {
+  /** >= 0: input bytes used; < 0: a failure status (lib/inflate.ts). */
+  inflateInto(src: Uint8Array, dst: Uint8Array): number;
+  /** 0, or a failure status (lib/git/delta.ts). */
+  applyDeltaInto(base: Uint8Array, delta: Uint8Array, start: number, dst: Uint8Array): number;
+}
+
+function load(): NativeHelpers | undefined {
+  if (process.env.MEDO_NO_NATIVE) return undefined;
+  // This module runs from the source tree (under tsx) and from dist/lib/: look upward for build/.
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    const candidate = join(dir, 'build', 'Release', 'medo_native.node');
+    if (existsSync(candidate)) {
+      try {
+        const m = createRequire(import.meta.url)(candidate) as Partial<NativeHelpers>;
+        // An older build without every helper is as good as none.
+        return typeof m.inflateInto === 'function' && typeof m.applyDeltaInto === 'function' ? (m as NativeHelpers) : undefined;
+      } catch {
+        return undefined;
+      }
+    }
+    dir = dirname(dir);
+  }
+  return undefined;
+}
+
+export const native: NativeHelpers | undefined = load();
