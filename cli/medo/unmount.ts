@@ -1,0 +1,40 @@
+// `medo unmount MOUNTPOINT`: take down a medo mount with fusermount -u (umount as a fallback). The process
+// serving it notices and exits. Anything that is not a medo mount is refused.
+import { spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import { isMedoMount } from '../../daemon/mount-table.js';
+import { MedoError } from '../../lib/errors.js';
+import type { Command } from '../command.js';
+import { EXIT_OK, parse, usage } from '../run.js';
+
+function run(cmd: string, args: string[]): { ok: boolean; message: string } {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+  if (r.error !== undefined) return { ok: false, message: `${cmd}: ${r.error.message}` };
+  return { ok: r.status === 0, message: r.stderr.trim() || `${cmd} exited with status ${r.status}` };
+}
+
+export const unmountCommand: Command = {
+  name: 'unmount',
+  aliases: ['umount'],
+  summary: 'unmount a medo mount',
+  help: `usage: medo unmount [--lazy] MOUNTPOINT
+
+Unmounts MOUNTPOINT, which must be a medo mount (type fuse.medo in /proc/mounts), with 'fusermount -u'
+(or 'umount' when fusermount is missing or refuses); the process serving it then exits.
+  -z, --lazy   detach now even if files are open or a process works inside it; it goes away once unused
+Exit status: 0 unmounted, 2 bad usage, 3 not a medo mount or the unmount failed (e.g. busy).
+`,
+  async run(args) {
+    const { values, positionals } = parse({ args, allowPositionals: true, options: { lazy: { type: 'boolean', short: 'z' } } });
+    if (positionals.length !== 1) usage('unmount takes MOUNTPOINT');
+    const mnt = resolve(positionals[0]!);
+    if (!(await isMedoMount(mnt))) throw new MedoError('ERR_NOT_MOUNTED', `${mnt} is not a medo mount`, { path: mnt });
+    const lazy = values.lazy ?? false;
+    const fusermount = run('fusermount', [lazy ? '-uz' : '-u', mnt]);
+    if (fusermount.ok) return EXIT_OK;
+    const umount = run('umount', [...(lazy ? ['-l'] : []), mnt]);
+    if (umount.ok) return EXIT_OK;
+    throw new MedoError('ERR_MOUNT_FAILED', `cannot unmount ${mnt}: ${fusermount.message}; ${umount.message}` +
+      (lazy ? '' : ' (if it is busy, --lazy detaches it now)'), { path: mnt });
+  },
+};

@@ -1,0 +1,147 @@
+// Streaming reads of one large blob: a zlib (or gzip) stream, on the libuv pool, off the main thread, fed
+// from its pack entry or loose file in 1 MiB steps, keeping only a window of recent output. A sequential reader of a 2 GB file
+// costs one pass of inflate and a few MiB of memory instead of a 2 GB buffer; reads that arrive a little out
+// of order (the kernel's readahead runs several at once) are served from the window. A read behind the
+// window needs a new cursor from byte 0: the caller keeps a few cursors per blob for readers at different places.
+import { createGunzip, createInflate, type Gunzip, type Inflate } from 'node:zlib';
+import { MedoError } from '../errors.js';
+import type { Deflated } from './object-location.js';
+
+const FEED_BYTES = 1 << 20;
+/** Output kept behind the furthest byte served. */
+export const CURSOR_WINDOW_BYTES = 8 << 20;
+
+export class InflateCursor {
+  private readonly z: Inflate | Gunzip;
+  private chunks: Buffer[] = [];
+  /** Output offset of chunks[0]. */
+  private chunksStart = 0;
+  private produced = 0;
+  private srcPos: number;
+  private ended = false;
+  private failure: Error | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private pending = 0;
+  lastUsed = 0;
+
+  constructor(private readonly entry: Deflated, private readonly oid: string) {
+    this.srcPos = entry.dataStart;
+    this.z = entry.format === 'gzip' ? createGunzip({ chunkSize: 256 << 10 }) : createInflate({ chunkSize: 256 << 10 });
+    // Output offsets count from the object's content: a git loose object's "<type> <size>\0" header is dropped.
+    let skip = entry.skip;
+    this.z.on('data', (b: Buffer) => {
+      if (skip > 0) {
+        const n = Math.min(skip, b.length);
+        skip -= n;
+        b = b.subarray(n);
+        if (b.length === 0) return;
+      }
+      this.chunks.push(b);
+      this.produced += b.length;
+    });
+    this.z.on('error', (e) => {
+      this.failure ??= e;
+    });
+    this.z.on('end', () => {
+      this.ended = true;
+    });
+  }
+
+  /** The lowest offset this cursor can still serve. */
+  get start(): number {
+    return this.chunksStart;
+  }
+
+  /** The offset up to which output is ready. */
+  get position(): number {
+    return this.produced;
+  }
+
+  /** True while a read is queued or running: such a cursor must not be closed under it. */
+  get busy(): boolean {
+    return this.pending > 0;
+  }
+
+  /** Reads are serialized: each waits for the one before, so the stream is only ever fed by one. */
+  readAt(offset: number, length: number): Promise<Buffer> {
+    this.pending++;
+    const run = this.queue.then(() => this.serve(offset, length)).finally(() => this.pending--);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  close(): void {
+    this.z.destroy();
+    this.chunks = [];
+    this.entry.release?.();
+  }
+
+  private corrupt(why: string, cause?: unknown): MedoError {
+    const { src, offset } = this.entry;
+    if (offset === undefined) {
+      return new MedoError('ERR_OBJECT_CORRUPT', `${src.path} (${this.oid}): ${why}`, { path: src.path, oid: this.oid }, { cause });
+    }
+    return new MedoError('ERR_PACK_CORRUPT', `${src.path}: entry at offset ${offset} (${this.oid}): ${why}`,
+      { path: src.path, offset, oid: this.oid }, { cause });
+  }
+
+  private async serve(offset: number, length: number): Promise<Buffer> {
+    const size = this.entry.size;
+    const end = Math.min(offset + length, size);
+    if (offset < this.chunksStart) throw new MedoError('ERR_USAGE', `cursor is past offset ${offset}`);
+    while (this.produced < end) await this.pump();
+    if (this.produced > size) throw this.corrupt(`inflates to more than its declared ${size} bytes`);
+    const out = this.slice(offset, end);
+    this.trim(end - CURSOR_WINDOW_BYTES);
+    return out;
+  }
+
+  private async pump(): Promise<void> {
+    if (this.failure !== undefined) throw this.corrupt(`bad zlib data (${this.failure.message})`, this.failure);
+    if (this.ended) throw this.corrupt(`inflates to ${this.produced} bytes, declared ${this.entry.size}`);
+    if (this.srcPos >= this.entry.dataEnd) {
+      // Everything is written: flush what zlib still holds.
+      await new Promise<void>((resolve) => {
+        this.z.once('end', resolve);
+        this.z.once('error', () => resolve());
+        this.z.once('close', () => resolve());
+        this.z.end();
+      });
+      this.ended = true;
+      const failure = this.failure as Error | undefined; // set by the 'error' listener while we waited
+      if (failure !== undefined) throw this.corrupt(`bad zlib data (${failure.message})`, failure);
+      return;
+    }
+    const n = Math.min(FEED_BYTES, this.entry.dataEnd - this.srcPos);
+    // Copy: the pack reader may hand out a shared page buffer, and zlib holds the chunk until it is consumed.
+    const chunk = Buffer.from(this.entry.src.read(this.srcPos, n));
+    this.srcPos += n;
+    // On bad data zlib emits 'error' and may never call the write callback: wait for whichever comes first.
+    await new Promise<void>((resolve) => {
+      const onError = (): void => resolve();
+      this.z.once('error', onError);
+      this.z.write(chunk, () => {
+        this.z.off('error', onError);
+        resolve();
+      });
+    });
+  }
+
+  private slice(from: number, to: number): Buffer {
+    const parts: Buffer[] = [];
+    let at = this.chunksStart;
+    for (const c of this.chunks) {
+      const cEnd = at + c.length;
+      if (cEnd > from && at < to) parts.push(c.subarray(Math.max(0, from - at), Math.min(c.length, to - at)));
+      if (cEnd >= to) break;
+      at = cEnd;
+    }
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  }
+
+  private trim(keepFrom: number): void {
+    while (this.chunks.length > 1 && this.chunksStart + this.chunks[0]!.length <= keepFrom) {
+      this.chunksStart += this.chunks.shift()!.length;
+    }
+  }
+}

@@ -1,0 +1,220 @@
+// A git tree (or a single blob) served as a mount: paths resolve through parsed tree objects, content comes
+// from the store through an ObjectReader. With a metadata sidecar (lib/medo/meta.ts) entries show their
+// original permission bits and mtimes and the empty directories come back; without one every entry shows
+// FIXED_MTIME_SEC and git's modes (0644, 0755 for executables and directories, 0777 for symlinks).
+// The sidecar is read on first use, not at mount time, so mounting stays instant whatever its size.
+import { MODE_EXEC, MODE_GITLINK, MODE_SYMLINK, MODE_TREE } from '../git/tree.js';
+import { TreeMeta, type MetaEntry } from '../medo/meta.js';
+import type { InodeScope } from './inode-table.js';
+import type { DirIndex, ObjectReader } from './object-reader.js';
+import {
+  DEFAULT_PERM, EMPTY_TREE_OID, FIXED_MTIME_SEC, OID_XATTR, joinPath, splitPath,
+  type DirEntry, type MountNode, type MountSource, type NodeKind, type SourceStats,
+} from './source.js';
+
+/** What directories report as st_size (ext4's size for a small directory). */
+export const DIR_SIZE = 4096;
+
+export interface TreeSourceOptions {
+  inodes: InodeScope;
+  /** Id of the metadata sidecar blob. */
+  meta?: string;
+  /** Declared totals (a .treeptr's size and files), so statfs need not walk the tree. */
+  stats?: SourceStats;
+  /** Nodes kept by path (default 100 000). */
+  nodeCacheEntries?: number;
+}
+
+export interface RootObject {
+  oid: string;
+  /** MODE_TREE for a directory; a blob mode for a single file or symlink. */
+  mode: number;
+}
+
+interface LoadedMeta {
+  meta: TreeMeta;
+  emptyByParent: Map<string, string[]>;
+}
+
+const EMPTY_DIR: DirIndex = { entries: [], byName: new Map(), subdirs: 0 };
+
+export function kindOfMode(mode: number): NodeKind {
+  if (mode === MODE_TREE || mode === MODE_GITLINK) return 'dir';
+  return mode === MODE_SYMLINK ? 'symlink' : 'file';
+}
+
+class TreeNode implements MountNode {
+  readonly kind: NodeKind;
+  private attrs: MetaEntry | undefined;
+  private sizeValue = -1;
+  private nlinkValue = -1;
+
+  constructor(readonly owner: TreeSource, readonly path: string, readonly ino: number, readonly mode: number, readonly oid: string,
+    /** Set for directories made from a sidecar's empty_dirs: they have no tree of their own. */
+    readonly emptyDir = false) {
+    this.kind = kindOfMode(mode);
+  }
+
+  /** The tree whose entries this directory lists; undefined for files and submodules. */
+  get tree(): string | undefined {
+    return this.mode === MODE_TREE && !this.emptyDir ? this.oid : undefined;
+  }
+
+  private meta(): MetaEntry {
+    this.attrs ??= this.owner.attributes(this.path, this.mode);
+    return this.attrs;
+  }
+
+  get perm(): number {
+    return this.meta().perm;
+  }
+
+  get mtimeSec(): number {
+    return this.meta().mtimeSec;
+  }
+
+  get mtimeNsec(): number {
+    return this.meta().mtimeNsec;
+  }
+
+  get size(): number {
+    if (this.sizeValue < 0) this.sizeValue = this.kind === 'dir' ? DIR_SIZE : this.owner.reader.size(this.oid);
+    return this.sizeValue;
+  }
+
+  get nlink(): number {
+    if (this.nlinkValue < 0) this.nlinkValue = this.kind === 'dir' ? 2 + this.owner.subdirCount(this) : 1;
+    return this.nlinkValue;
+  }
+}
+
+export class TreeSource implements MountSource {
+  // First in, first out rather than least recently used: a hit is then one Map lookup, where an LRU moves
+  // the entry (a delete and an insert in a map of 10^5 strings: measurably slower on every lookup). A node
+  // is cheap to make again, and its inode number lives in the InodeTable, not here.
+  private readonly nodes = new Map<string, TreeNode>();
+  private readonly maxNodes: number;
+  private loaded: LoadedMeta | undefined;
+  private walked: SourceStats | undefined;
+  readonly inodes: InodeScope;
+
+  constructor(readonly reader: ObjectReader, readonly root: RootObject, private readonly options: TreeSourceOptions) {
+    this.inodes = options.inodes;
+    this.maxNodes = options.nodeCacheEntries ?? 100_000;
+  }
+
+  /** The sidecar, parsed on first use; undefined when there is none. Throws when it is missing or corrupt. */
+  private sidecar(): LoadedMeta | undefined {
+    if (this.options.meta === undefined) return undefined;
+    if (this.loaded === undefined) {
+      const text = this.reader.readWhole(this.options.meta, false).toString('utf8');
+      const meta = TreeMeta.parse(text, `metadata sidecar ${this.options.meta}`);
+      const emptyByParent = new Map<string, string[]>();
+      for (const p of meta.emptyDirs) {
+        const { parent, name } = splitPath(p);
+        const names = emptyByParent.get(parent);
+        if (names === undefined) emptyByParent.set(parent, [name]);
+        else names.push(name);
+      }
+      this.loaded = { meta, emptyByParent };
+    }
+    return this.loaded;
+  }
+
+  /** Permission bits and mtime of `path`: the sidecar's, or git's mode and the fixed time. */
+  attributes(path: string, mode: number): MetaEntry {
+    const recorded = this.sidecar()?.meta.get(path);
+    if (recorded !== undefined) return recorded;
+    const kind = kindOfMode(mode);
+    const perm = kind === 'dir' ? DEFAULT_PERM.dir
+      : kind === 'symlink' ? DEFAULT_PERM.symlink
+      : mode === MODE_EXEC ? DEFAULT_PERM.exec : DEFAULT_PERM.file;
+    return { perm, mtimeSec: FIXED_MTIME_SEC, mtimeNsec: 0 };
+  }
+
+  private dirIndex(node: TreeNode): DirIndex {
+    const tree = node.tree;
+    return tree === undefined || tree === EMPTY_TREE_OID ? EMPTY_DIR : this.reader.tree(tree);
+  }
+
+  private emptyDirsIn(path: string): string[] {
+    return this.sidecar()?.emptyByParent.get(path) ?? [];
+  }
+
+  subdirCount(node: TreeNode): number {
+    const index = this.dirIndex(node);
+    return index.subdirs + this.emptyDirsIn(node.path).filter((n) => !index.byName.has(n)).length;
+  }
+
+  lookup(path: string): TreeNode | undefined {
+    const hit = this.nodes.get(path);
+    if (hit !== undefined) return hit;
+    let node: TreeNode;
+    if (path === '') {
+      node = new TreeNode(this, '', this.inodes.of(''), this.root.mode, this.root.oid);
+    } else {
+      const { parent, name } = splitPath(path);
+      const dir = this.lookup(parent);
+      if (dir === undefined || dir.kind !== 'dir') return undefined;
+      const entry = this.dirIndex(dir).byName.get(name);
+      if (entry !== undefined) node = new TreeNode(this, path, this.inodes.of(path), entry.mode, entry.oid);
+      else if (this.sidecar()?.meta.emptyDirs.has(path)) node = new TreeNode(this, path, this.inodes.of(path), MODE_TREE, EMPTY_TREE_OID, true);
+      else return undefined;
+    }
+    if (this.nodes.size >= this.maxNodes) this.nodes.delete(this.nodes.keys().next().value!);
+    this.nodes.set(path, node);
+    return node;
+  }
+
+  list(path: string): DirEntry[] | undefined {
+    const dir = this.lookup(path);
+    if (dir === undefined || dir.kind !== 'dir') return undefined;
+    const index = this.dirIndex(dir);
+    const entry = (name: string, kind: NodeKind): DirEntry => {
+      const child = joinPath(path, name);
+      return { name, kind, ino: this.inodes.of(child), node: () => this.lookup(child)! };
+    };
+    const out = index.entries.map((e) => entry(e.name, kindOfMode(e.mode)));
+    for (const name of this.emptyDirsIn(path)) if (!index.byName.has(name)) out.push(entry(name, 'dir'));
+    return out;
+  }
+
+  read(node: MountNode, offset: number, length: number): Promise<Buffer> {
+    return this.reader.read(node.oid!, node.size, offset, length);
+  }
+
+  readlink(node: MountNode): string {
+    return this.reader.readWhole(node.oid!).toString('utf8');
+  }
+
+  statfs(): SourceStats {
+    if (this.options.stats !== undefined) return this.options.stats;
+    if (this.walked === undefined) {
+      if (this.root.mode !== MODE_TREE) {
+        this.walked = { bytes: this.reader.size(this.root.oid), files: 1 };
+      } else {
+        const totals = { bytes: 0, files: 0 };
+        const walk = (tree: string): void => {
+          for (const e of this.reader.tree(tree).entries) {
+            if (e.mode === MODE_TREE) walk(e.oid);
+            else if (e.mode !== MODE_GITLINK) {
+              totals.bytes += this.reader.size(e.oid);
+              totals.files++;
+            }
+          }
+        };
+        walk(this.root.oid);
+        this.walked = totals;
+      }
+    }
+    return this.walked;
+  }
+
+  xattr(node: MountNode, name: string): Buffer | undefined {
+    return name === OID_XATTR && node.oid !== undefined ? Buffer.from(node.oid, 'latin1') : undefined;
+  }
+
+  xattrNames(node: MountNode): string[] {
+    return node.oid !== undefined ? [OID_XATTR] : [];
+  }
+}

@@ -1,0 +1,279 @@
+// The mount's sources without FUSE: paths, kinds, sizes (from object headers, whatever the storage:
+// git loose, packed whole, packed delta, silo loose .gz, silo pack), content, links, inodes, statfs and the
+// sidecar, all checked against git. The FUSE tests (test/daemon/) check the same through the kernel.
+import test from 'ava';
+import { chmodSync, closeSync, cpSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { PackFile } from '../../../lib/git/pack-file.js';
+import { GitRepo } from '../../../lib/git/git-repo.js';
+import { MODE_TREE } from '../../../lib/git/tree.js';
+import { InodeScope, InodeTable } from '../../../lib/mount/inode-table.js';
+import { ObjectReader } from '../../../lib/mount/object-reader.js';
+import { objectSize } from '../../../lib/mount/object-location.js';
+import { openMountSource } from '../../../lib/mount/open-source.js';
+import { FIXED_MTIME_SEC, OID_XATTR } from '../../../lib/mount/source.js';
+import { SubvolumeSource } from '../../../lib/mount/subvolume-source.js';
+import { TreeSource } from '../../../lib/mount/tree-source.js';
+import { Silo } from '../../../lib/silo/silo.js';
+import { git, gitLines, initRepo, removeDir, sharedTempDir } from '../../helpers/git-fixture.js';
+import { buildMedoFixture, expectedTree, listAll, metaFor, writeSourceTree, type MedoFixture } from '../../helpers/mount-fixture.js';
+
+let root: string;
+let work: string;
+let fx: MedoFixture;
+let src: string;
+
+test.before(() => {
+  root = sharedTempDir('medo-source-');
+  src = join(root, 'src');
+  writeSourceTree(src);
+  fx = buildMedoFixture(root, src);
+  // A repository whose history packs into deltas (gc --aggressive), plus loose objects on top.
+  work = initRepo(join(root, 'work'));
+  writeSourceTree(work);
+  git(work, ['add', '-A']);
+  git(work, ['commit', '-q', '-m', 'one']);
+  const lines = join(work, 'text', 'lines.txt');
+  for (let i = 0; i < 4; i++) {
+    writeFileSync(lines, `edit ${i}\n${git(work, ['show', 'HEAD:text/lines.txt']).toString()}`);
+    git(work, ['commit', '-q', '-am', `edit ${i}`]);
+  }
+  git(work, ['gc', '-q', '--aggressive']);
+  writeFileSync(join(work, 'loose.txt'), 'loose\n');
+  git(work, ['add', 'loose.txt']);
+  git(work, ['commit', '-q', '-m', 'loose']);
+});
+
+test.after.always(() => {
+  if (root !== undefined) removeDir(root);
+});
+
+const scope = (): InodeScope => new InodeScope(new InodeTable(), '');
+
+test('sizes come from headers and equal git\'s for loose, whole, delta and silo objects', (t) => {
+  const repo = GitRepo.open(work);
+  const silo = Silo.open(fx.siloDir);
+  try {
+    const all = gitLines(work, ['cat-file', '--batch-all-objects', '--batch-check=%(objectname) %(objecttype) %(objectsize) %(deltabase)']);
+    const deltas = all.filter((l) => !l.endsWith(' 0000000000000000000000000000000000000000'));
+    t.true(deltas.length > 0, 'the fixture has deltified objects');
+    t.true(gitLines(work, ['count-objects', '-v']).some((l) => /^count: [1-9]/.test(l)), 'and loose ones');
+    for (const line of all) {
+      const [oid, , size] = line.split(' ');
+      t.is(objectSize(repo, oid!), Number(size), line);
+    }
+    for (const line of gitLines(fx.repo, ['cat-file', '--batch-all-objects', '--batch-check=%(objectname) %(objectsize)'])) {
+      const [oid, size] = line.split(' ');
+      t.is(objectSize(silo, oid!), Number(size));
+    }
+    t.is(objectSize(silo, fx.meta), silo.read(fx.meta)!.content.length, 'a loose .gz object');
+    t.is(objectSize(repo, '0'.repeat(40)), undefined);
+  } finally {
+    repo.close();
+    silo.close();
+  }
+});
+
+test('a git tree through TreeSource: every path, kind, size, content, link, and list, as git has it', async (t) => {
+  const repo = GitRepo.open(work);
+  const reader = new ObjectReader(repo, { inlineMaxBytes: 64 << 10 });
+  try {
+    const tree = git(work, ['rev-parse', 'HEAD^{tree}']).toString().trim();
+    const source = new TreeSource(reader, { oid: tree, mode: MODE_TREE }, { inodes: scope() });
+    const expected = expectedTree(work, 'HEAD');
+    const inos = new Set<number>([source.lookup('')!.ino]);
+    for (const e of expected) {
+      const node = source.lookup(e.path)!;
+      t.truthy(node, e.path);
+      t.is(node.kind, e.type, e.path);
+      t.is(node.oid, e.oid);
+      t.is(node.mtimeSec, FIXED_MTIME_SEC);
+      t.is(node.perm, e.type === 'dir' ? 0o755 : e.type === 'symlink' ? 0o777 : e.mode === 0o100755 ? 0o755 : 0o644);
+      t.false(inos.has(node.ino), `${e.path} has its own inode`);
+      inos.add(node.ino);
+      t.is(source.lookup(e.path)!.ino, node.ino);
+      t.deepEqual(source.xattr(node, OID_XATTR), Buffer.from(e.oid));
+      if (e.type === 'dir') {
+        const names = expected.filter((x) => x.path.startsWith(`${e.path}/`) && !x.path.slice(e.path.length + 1).includes('/'))
+          .map((x) => x.path.slice(e.path.length + 1));
+        t.deepEqual(source.list(e.path)!.map((d) => d.name), names);
+        t.is(node.nlink, 2 + expected.filter((x) => x.type === 'dir' && names.includes(x.path.slice(e.path.length + 1)) && x.path.startsWith(`${e.path}/`)).length);
+        continue;
+      }
+      t.is(node.size, e.size, e.path);
+      if (e.type === 'symlink') t.is(source.readlink(node), e.content!.toString('utf8'));
+      else t.true((await source.read(node, 0, e.size + 10)).equals(e.content!), e.path);
+    }
+    t.is(source.lookup('no/such'), undefined);
+    t.is(source.lookup('README.md/x'), undefined);
+    t.is(source.list('README.md'), undefined);
+    const files = expected.filter((e) => e.type !== 'dir');
+    t.deepEqual(source.statfs(), { bytes: files.reduce((n, e) => n + e.size, 0), files: files.length });
+  } finally {
+    reader.close();
+    repo.close();
+  }
+});
+
+test('random reads: inline, off-thread and streamed blobs, packed or loose, give the right bytes in any order', async (t) => {
+  const silo = Silo.open(fx.siloDir);
+  const repo = GitRepo.open(work);
+  const packed = git(fx.repo, ['cat-file', 'blob', fx.blob]);
+  const siloLoose = Buffer.from(packed).reverse();
+  const siloLooseOid = silo.writeLoose('blob', siloLoose).oid;
+  const gitLoose = Buffer.concat([packed.subarray(1000), packed.subarray(0, 1000)]);
+  const gitLooseOid = git(work, ['hash-object', '-w', '--stdin'], gitLoose).toString().trim();
+  try {
+    for (const [store, oid, original, what] of [
+      [silo, fx.blob, packed, 'silo pack'], [silo, siloLooseOid, siloLoose, 'silo loose .gz'], [repo, gitLooseOid, gitLoose, 'git loose'],
+    ] as const) {
+      for (const options of [{}, { inlineMaxBytes: 8 << 20 }, { inlineMaxBytes: 1 << 16 }, { inlineMaxBytes: 1 << 16, streamMinBytes: 1 << 17 }]) {
+        const label = `${what} with ${JSON.stringify(options)}`;
+        const reader = new ObjectReader(store, options);
+        const size = reader.size(oid);
+        t.is(size, original.length, label);
+        const offsets = [0, size - 10, 5, 1 << 20, 3 << 20, 123_456, size - 1, 2 << 20, 17, size + 5];
+        const reads = await Promise.all(offsets.map((o) => reader.read(oid, size, o, 200_000)));
+        offsets.forEach((o, i) => t.true(reads[i]!.equals(original.subarray(o, o + 200_000)), `at ${o}: ${label}`));
+        // A sequential pass, as cat does.
+        const parts: Buffer[] = [];
+        for (let o = 0; o < size; o += 131_072) parts.push(await reader.read(oid, size, o, 131_072));
+        t.true(Buffer.concat(parts).equals(original), label);
+        // 8 sequential readers at once, each from its own place: more than the cursors a blob may have.
+        const readers = await Promise.all(Array.from({ length: 8 }, async (_, r) => {
+          const from = Math.floor((size * r) / 8);
+          const got: Buffer[] = [];
+          for (let o = from; o < size; o += 65_536) got.push(await reader.read(oid, size, o, 65_536));
+          return Buffer.concat(got).equals(original.subarray(from));
+        }));
+        t.deepEqual(readers, Array(8).fill(true), label);
+        reader.close();
+      }
+    }
+  } finally {
+    silo.close();
+    repo.close();
+  }
+});
+
+test('the sidecar gives modes, mtimes and empty directories; a bad sidecar fails every lookup naming it', (t) => {
+  const silo = Silo.open(fx.siloDir);
+  const reader = new ObjectReader(silo);
+  try {
+    const source = new TreeSource(reader, { oid: fx.tree, mode: MODE_TREE }, { inodes: scope(), meta: fx.meta });
+    const meta = metaFor(src);
+    for (const p of listAll(src)) {
+      const node = source.lookup(p)!;
+      t.truthy(node, p);
+      t.is(node.perm, meta.get(p)!.perm, p);
+      t.is(node.mtimeSec, meta.get(p)!.mtimeSec, p);
+      t.is(node.mtimeNsec, meta.get(p)!.mtimeNsec, p);
+    }
+    t.deepEqual(source.list('nested-empty')!.map((e) => e.name), ['inner']);
+    t.is(source.lookup('nested-empty/inner')!.nlink, 3);
+    t.true(source.list('')!.some((e) => e.name === 'empty' && e.kind === 'dir'));
+
+    const bad = silo.writeLoose('blob', Buffer.from('{"format": "medo-meta", "version": 9}')).oid;
+    const broken = new TreeSource(reader, { oid: fx.tree, mode: MODE_TREE }, { inodes: scope(), meta: bad });
+    const e = t.throws(() => broken.lookup('README.md')!.perm);
+    t.is((e as { code?: string }).code, 'ERR_OBJECT_CORRUPT');
+    t.regex(e!.message, new RegExp(bad));
+  } finally {
+    reader.close();
+    silo.close();
+  }
+});
+
+test('subvolumes: folders made up between them, inodes unique across them, the shallower wins', (t) => {
+  const silo = Silo.open(fx.siloDir);
+  const reader = new ObjectReader(silo);
+  try {
+    const table = new InodeTable();
+    const rootScope = new InodeScope(table, '');
+    const tree = (at: string): TreeSource => new TreeSource(reader, { oid: fx.tree, mode: MODE_TREE }, { inodes: rootScope.child(at), stats: { bytes: 10, files: 2 } });
+    const file = (at: string): TreeSource => new TreeSource(reader, { oid: fx.blob, mode: 0o100644 }, { inodes: rootScope.child(at) });
+    const source = new SubvolumeSource([
+      { path: 'a/b/one', kind: 'dir', source: tree('a/b/one') },
+      { path: 'a/two', kind: 'dir', source: tree('a/two') },
+      { path: 'a/two/hidden', kind: 'dir', source: tree('a/two/hidden') },
+      { path: 'blob.bin', kind: 'file', source: file('blob.bin') },
+    ], rootScope);
+    t.deepEqual(source.shadowed.map((s) => s.path), ['a/two/hidden']);
+    t.deepEqual(source.list('')!.map((e) => [e.name, e.kind]), [['a', 'dir'], ['blob.bin', 'file']]);
+    t.deepEqual(source.list('a')!.map((e) => e.name), ['b', 'two']);
+    t.is(source.lookup('a')!.nlink, 4);
+    t.is(source.lookup('blob.bin')!.size, source.lookup('a/b/one/big.bin')!.size);
+    t.is(source.lookup('a/b/one/README.md')!.oid, source.lookup('a/two/README.md')!.oid);
+    t.not(source.lookup('a/b/one/README.md')!.ino, source.lookup('a/two/README.md')!.ino);
+    t.is(source.list('')!.find((e) => e.name === 'a')!.ino, source.lookup('a')!.ino);
+    t.is(source.list('a/b')!.find((e) => e.name === 'one')!.ino, source.lookup('a/b/one')!.ino);
+    t.is(source.lookup('a/nope'), undefined);
+    t.is(source.lookup('a/two/hidden'), undefined, 'shadowed: the tree has no such entry');
+    t.deepEqual(source.xattrNames(source.lookup('a')!), []);
+    t.deepEqual(source.xattrNames(source.lookup('a/two')!), [OID_XATTR]);
+    const blobSize = source.lookup('blob.bin')!.size;
+    t.deepEqual(source.statfs(), { bytes: 20 + blobSize, files: 5 });
+  } finally {
+    reader.close();
+    silo.close();
+  }
+});
+
+test('openMountSource tells a medo directory, a .treeptr and a git repository apart', (t) => {
+  const medo = openMountSource({ source: fx.medoDir });
+  t.is(medo.kind, 'medo-dir');
+  t.deepEqual(medo.source.list('')!.map((e) => e.name), ['debian', 'tools']);
+  medo.close();
+  const ptr = openMountSource({ source: fx.treeptr });
+  t.is(ptr.kind, 'treeptr');
+  t.is(ptr.source.lookup('')!.oid, fx.tree);
+  ptr.close();
+  const blob = openMountSource({ source: fx.blobTreeptr });
+  t.deepEqual(blob.source.list('')!.map((e) => [e.name, e.kind]), [['big.bin', 'file']]);
+  blob.close();
+  const g = openMountSource({ source: work, rev: 'HEAD~1' });
+  t.is(g.kind, 'git');
+  t.is(g.resolved!.oid, git(work, ['rev-parse', 'HEAD~1^{tree}']).toString().trim());
+  g.close();
+  t.throws(() => openMountSource({ source: join(root, 'nope') }), { message: /no such file or directory/ });
+  t.throws(() => openMountSource({ source: fx.medoDir, rev: 'main' }), { message: /--rev applies to a git repository/ });
+  t.throws(() => openMountSource({ source: src }), { message: /neither a medo directory/ });
+  writeFileSync(join(root, 'plain.txt'), 'x');
+  t.throws(() => openMountSource({ source: join(root, 'plain.txt') }), { message: /not a \.treeptr/ });
+  rmSync(join(root, 'plain.txt'));
+});
+
+test('a corrupt entry fails reading its file with ERR_PACK_CORRUPT naming the object, inline, off-thread and streamed', async (t) => {
+  const copy = join(root, 'corrupt-silo');
+  cpSync(fx.siloDir, copy, { recursive: true });
+  const packPath = join(copy, 'pack', basename(fx.packPath));
+  const pack = PackFile.open(packPath);
+  const offset = pack.find(Buffer.from(fx.blob, 'hex'))!;
+  const at = offset + pack.entryHeader(offset).headerLength + 1000;
+  pack.close();
+  chmodSync(packPath, 0o644);
+  const fd = openSync(packPath, 'r+');
+  writeSync(fd, Buffer.alloc(64, 0xa5), 0, 64, at);
+  closeSync(fd);
+  const silo = Silo.open(copy);
+  try {
+    for (const options of [{}, { inlineMaxBytes: 8 << 20 }, { inlineMaxBytes: 1 << 16 }, { inlineMaxBytes: 1 << 16, streamMinBytes: 1 << 17 }]) {
+      const reader = new ObjectReader(silo, options);
+      const size = reader.size(fx.blob);
+      // A streamed blob can only be checked (zlib's adler32) at its end: a reader going through the file
+      // gets the error at the latest on its last read. The other paths check before serving a byte.
+      const readAll = async (): Promise<void> => {
+        for (let o = 0; o < size; o += 131_072) await reader.read(fx.blob, size, o, 131_072);
+      };
+      const e = await t.throwsAsync(readAll(), undefined, JSON.stringify(options));
+      t.is((e as { code?: string }).code, 'ERR_PACK_CORRUPT');
+      t.is((e as { data?: { oid?: string } }).data?.oid, fx.blob);
+      // Other objects in the same pack still read.
+      const readme = git(fx.repo, ['rev-parse', `${fx.tree}:README.md`]).toString().trim();
+      t.true((await reader.read(readme, reader.size(readme), 0, 1 << 20)).equals(git(fx.repo, ['cat-file', 'blob', readme])));
+      reader.close();
+    }
+  } finally {
+    silo.close();
+  }
+});
