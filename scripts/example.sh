@@ -1,26 +1,45 @@
 #!/usr/bin/env bash
-# The bundled example: put example/wedge/ into a git object store and a silo, then read it back through
-# medo's own object layer and check it against git, byte for byte.
+# The bundled example, end to end: store example/wedge/ in a silo with `medo add`, name it from a medo
+# directory, mount that directory read-only with `medo mount`, and use the wedge from the mount.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+medo() { node bin/medo.js "$@"; }
+silo() { node bin/silo.js "$@"; }
+
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+mnt="$work/wedge"
+cleanup() {
+  if grep -q " $mnt fuse.medo " /proc/mounts 2>/dev/null; then medo unmount "$mnt" || fusermount -u -z "$mnt"; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
 
-git init -q --bare "$work/store.git"
-export GIT_DIR="$work/store.git" GIT_WORK_TREE="$PWD/example/wedge" GIT_INDEX_FILE="$work/index"
-git add -A .
-tree=$(git write-tree)
-unset GIT_WORK_TREE GIT_INDEX_FILE
-echo "example wedge tree: $tree"
-echo "--- silo ls-tree -r (medo's reader)"
-node bin/silo.js ls-tree -r "$work/store.git" "$tree"
+echo "== a silo, and a medo directory that points at it"
+silo init "$work/deps.silo"
+mkdir -p "$work/deps.medo"
+echo '{"silos": ["../deps.silo"]}' > "$work/deps.medo/SILO.json"
 
-git ls-tree -r "$tree" | awk '{print $3}' > "$work/ids"
-node bin/silo.js cat-file --batch "$work/store.git" < "$work/ids" > "$work/medo.out"
-git cat-file --batch < "$work/ids" > "$work/git.out"
-cmp "$work/medo.out" "$work/git.out"
-echo "--- every object read by medo equals git cat-file --batch"
+echo "== medo add: the wedge into the silo, named by a .treeptr"
+medo add example/wedge "$work/deps.medo/example.org/hello-1.0.treeptr"
+cat "$work/deps.medo/example.org/hello-1.0.treeptr"
 
-node bin/silo.js init "$work/example.silo" >/dev/null
-node bin/silo.js verify "$work/example.silo"
+echo "== the tree id is git's own"
+tree=$(sed -n 's/.*"tree": "\([0-9a-f]*\)".*/\1/p' "$work/deps.medo/example.org/hello-1.0.treeptr")
+git init -q "$work/check.git" --bare
+GIT_DIR="$work/check.git" GIT_WORK_TREE="$PWD/example/wedge" GIT_INDEX_FILE="$work/index" git add -A .
+[ "$(GIT_DIR="$work/check.git" GIT_INDEX_FILE="$work/index" git write-tree)" = "$tree" ] && echo "git write-tree agrees: $tree"
+
+echo "== medo mount: the medo directory, read-only"
+mkdir -p "$mnt"
+medo mount "$work/deps.medo" "$mnt"
+ls -lR "$mnt"
+echo "-- running the wedge's program from the mount:"
+"$mnt/example.org/hello-1.0/bin/hello"
+echo "-- the mount is read-only:"
+if touch "$mnt/example.org/hello-1.0/new-file" 2>/dev/null; then echo "unexpected: write succeeded"; exit 1; else echo "touch: refused (read-only)"; fi
+diff -r example/wedge "$mnt/example.org/hello-1.0" && echo "-- every file matches example/wedge"
+
+medo unmount "$mnt"
+echo "== unmounted; silo check:"
+silo verify "$work/deps.silo"
