@@ -2,13 +2,17 @@
 import { findCommand, programHelp, type Command } from './command.js';
 import { EXIT_OK, EXIT_USAGE, runCli, usage } from './run.js';
 import { addCommand } from './medo/add.js';
-import { mountCommand } from './medo/mount.js';
+import { expandCommand } from './medo/expand.js';
+import { verifyCommand } from './medo/verify.js';
 import { reachableCommand } from './medo/reachable.js';
-import { unmountCommand } from './medo/unmount.js';
 import { urlForCommand } from './medo/url-for.js';
+import { mountCommand } from './medo/mount.js';
+import { unmountCommand } from './medo/unmount.js';
 
 const COMMANDS: Command[] = [
   addCommand,
+  expandCommand,
+  verifyCommand,
   urlForCommand,
   reachableCommand,
   mountCommand,

@@ -1,0 +1,93 @@
+// `medo expand` / `medo sync`: materialize .treeptr targets into a directory, with a summary of what
+// was written, left alone, removed and found extra.
+import { quotePath } from '../../lib/git/quote.js';
+import { expandTargets, type ExpandReport } from '../../lib/medo/expand.js';
+import { defaultThreads } from '../../lib/medo/materialize/file-pool.js';
+import { resolveTargets } from '../../lib/medo/resolve-target.js';
+import type { Command } from '../command.js';
+import { Progress } from '../progress.js';
+import { EXIT_OK, EXIT_PROBLEMS, parse, usage } from '../run.js';
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+export function formatExpandReport(r: ExpandReport, deleting: boolean): string {
+  const lines: string[] = [];
+  for (const p of r.extra) lines.push(`extra ${quotePath(p)}`);
+  for (const p of r.removed) lines.push(`removed ${quotePath(p)}`);
+  for (const p of r.conflicts) lines.push(`conflict ${quotePath(p)}: a non-empty directory where the tree has a file (--delete replaces it)`);
+  const parts = [`${plural(r.written, 'file')} written`, `${r.replaced} replaced`, `${r.updated} metadata fixed`, `${r.unchanged} left alone`,
+    `${plural(r.dirsCreated, 'directory')} created`.replace('directorys', 'directories')];
+  if (r.removed.length > 0 || deleting) parts.push(`${r.removed.length} removed`);
+  if (r.extra.length > 0) parts.push(`${r.extra.length} extra (kept; --delete removes them)`);
+  if (r.conflicts.length > 0) parts.push(plural(r.conflicts.length, 'conflict'));
+  lines.push(`${r.dest}: ${parts.join(', ')}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export const expandCommand: Command = {
+  name: 'expand',
+  aliases: ['sync'],
+  summary: 'materialize a .treeptr or a whole medo directory into a directory, rewriting only what differs',
+  help: `usage: medo expand [--delete] [--raw] [--jobs N] [--threads N] TREEPTR|MEDO_DIR DEST
+       medo sync ...   (the same command)
+
+Makes DEST hold what the .treeptr names (DEST is created if need be):
+  - a tree .treeptr: its tree becomes DEST itself;
+  - a blob .treeptr: the file DEST/<name without .treeptr>; a blob that is a tarball (plain, gzip, xz
+    or zstd, recognized by its magic bytes) is unpacked into DEST instead, unless --raw;
+  - a medo directory, or a folder inside one: each .treeptr below it goes to DEST/<its path below it,
+    without .treeptr>, nested folders kept (a tarball blob is unpacked into that directory).
+Modes and mtimes come from the metadata sidecar (directories too, and empty directories are created);
+without a sidecar files get 0644 or 0755 from the git mode and mtimes are left as they fall. Mtimes are
+restored to the microsecond.
+
+Running it again is cheap and safe: a file whose content (hashed as a git blob) and metadata match is
+left alone; one whose content differs is replaced atomically (temp file, fsync, rename); only a wrong
+mode or mtime is fixed in place. A file that was not there is written in place (O_EXCL): if a run is
+interrupted, the next one finds it short by its hash and replaces it. Names the tree does not have are listed as 'extra' and kept; --delete
+removes them. A non-empty directory where the tree has a file is a 'conflict' (exit 1) unless --delete.
+Nothing is ever written outside DEST: a symlink in DEST where the tree has a directory is replaced by a
+directory, never followed; a tarball entry with '..', an absolute name, or a path through an earlier
+symlink is refused.
+
+--delete      remove what the tree does not name
+--raw         write tarball blobs as files instead of unpacking them
+--jobs N      other filesystem operations in flight (default 32)
+--threads N   worker threads that inflate, write and hash files (default: CPUs + 2, fewer for a
+              small tree; 0: all on this thread)
+
+Prints 'extra PATH', 'removed PATH' and 'conflict PATH' lines, then a summary. Exit 0 when DEST
+matches, 1 on a conflict, 3 on failure (a missing or corrupt object is named).
+`,
+  async run(args) {
+    const { values, positionals } = parse({
+      args, allowPositionals: true,
+      options: { delete: { type: 'boolean' }, raw: { type: 'boolean' }, jobs: { type: 'string' }, threads: { type: 'string' } },
+    });
+    if (positionals.length !== 2) usage('expand takes a .treeptr or medo directory, and a destination directory');
+    const jobs = values.jobs === undefined ? 32 : Number(values.jobs);
+    if (!Number.isInteger(jobs) || jobs < 1 || jobs > 1024) usage(`--jobs wants a whole number from 1 to 1024, got ${JSON.stringify(values.jobs)}`);
+    const threads = values.threads === undefined ? undefined : Number(values.threads);
+    if (threads !== undefined && !(Number.isInteger(threads) && threads >= 0 && threads <= 64)) {
+      usage(`--threads wants a whole number from 0 to 64, got ${JSON.stringify(values.threads)}`);
+    }
+    const resolved = resolveTargets(positionals[0]!);
+    const store = resolved.medoDir.openStore();
+    const progress = new Progress('expand');
+    // A tarball blob counts as one file in its .treeptr but unpacks to many: no percentage then.
+    if (resolved.targets.every((t) => t.treeptr.tree !== undefined)) progress.counts.totalFiles = resolved.targets.reduce((n, t) => n + t.treeptr.files, 0);
+    try {
+      const report = await expandTargets(resolved.targets, store, positionals[1]!, {
+        delete: values.delete === true, unpack: values.raw !== true, concurrency: jobs, medoRoot: resolved.medoDir.root,
+        threads: threads ?? defaultThreads(progress.counts.totalFiles, resolved.targets.reduce((n, t) => n + t.treeptr.size, 0)),
+        onFile: (bytes) => progress.tick(bytes),
+      });
+      progress.done();
+      process.stdout.write(formatExpandReport(report, values.delete === true));
+      return report.conflicts.length > 0 ? EXIT_PROBLEMS : EXIT_OK;
+    } finally {
+      progress.done();
+      store.close();
+    }
+  },
+};

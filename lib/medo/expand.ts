@@ -1,0 +1,356 @@
+// `medo expand` (alias `sync`): make a directory hold exactly what the targets name, cheaply when it
+// already nearly does. Files whose content and metadata match are left alone (content is compared by
+// hashing the file as a git blob, so an identical file is never rewritten); differing ones are replaced
+// through a temp file, fsync and rename; names the tree does not have are reported, or removed with
+// `delete`. Directory modes and mtimes are set last, deepest first, once nothing more is written in them.
+//
+// Nothing is written outside the destination: every directory on the way is one this walk created or
+// lstat'ed as a real directory (a symlink in its place is removed, never followed), a new file is
+// created with O_EXCL|O_NOFOLLOW, a replacement is written under a fresh temp name and renamed over
+// whatever was there, and metadata is set through descriptors opened with O_NOFOLLOW. Node has no openat(), so this holds against what the destination held when the
+// walk looked, not against another process racing to swap directories for symlinks during it.
+import { lstat, lutimes, mkdir, readdir, readlink, realpath, rm, rmdir, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { MedoError } from '../errors.js';
+import type { ObjectStore } from '../store.js';
+import { tarballDetector } from './materialize/archive.js';
+import { DEFAULT_DIR_PERM, expectedRoot, joinPath, type ExpectedDir, type ExpectedFile, type ExpectedNode, type ExpectedSymlink } from './materialize/expected.js';
+import {
+  createFile, fchmod, fstatBig, fsync, futimes, hashBlob, mtimeMatches, openNoFollow, utimeSeconds, withFd, writeFileReplacing, writeSymlinkReplacing,
+} from './materialize/fs-ops.js';
+import { Limiter, settleAll, track } from './materialize/limiter.js';
+import { FilePool } from './materialize/file-pool.js';
+import type { FileItem, FileResult } from './materialize/file-worker.js';
+import { readBlob } from './materialize/read-blob.js';
+import type { Target } from './resolve-target.js';
+import { unpackArchive } from './materialize/unpack.js';
+
+export interface ExpandOptions {
+  /** Remove what the tree does not name (default: only report it). */
+  delete?: boolean;
+  /** Filesystem operations in flight (default 32). */
+  concurrency?: number;
+  /** Called after each file or symlink is handled, with the bytes it holds. */
+  onFile?: (bytes: number) => void;
+  /** Unpack blob targets that are tarballs (default true); otherwise they are written as files. */
+  unpack?: boolean;
+  /**
+   * The medo directory whose silos `store` reads. When given, new files and symlinks are created, and
+   * existing regular files compared and fixed, on a pool of worker threads that read the silos
+   * themselves (file-pool.ts).
+   */
+  medoRoot?: string;
+  /** Worker threads for that pool (default: file-pool.ts defaultThreads()); 0 does that work on this thread. */
+  threads?: number;
+}
+
+export interface ExpandReport {
+  dest: string;
+  /** Files and symlinks created where nothing was. */
+  written: number;
+  /** Files and symlinks rewritten because content or type differed. */
+  replaced: number;
+  /** Same content; mode or mtime fixed in place. */
+  updated: number;
+  /** Content and metadata already right: not touched at all. */
+  unchanged: number;
+  dirsCreated: number;
+  /** Bytes of file content written. */
+  bytes: number;
+  /** Paths the tree does not name, left in place (a directory ends in '/'). */
+  extra: string[];
+  /** Paths the tree does not name, removed (with `delete`). */
+  removed: string[];
+  /** Non-empty directories standing where the tree has a file or symlink, left in place without `delete`. */
+  conflicts: string[];
+}
+
+const IS_ROOT = process.getuid?.() === 0;
+/** Operations queued for the limiter before the walk waits for them to drain. */
+const MAX_BACKLOG = 4096;
+
+interface DirRecord {
+  node: ExpectedDir;
+  abs: string;
+  depth: number;
+  /** Mode to put back on a directory we made writable for ourselves and whose mode the tree does not set. */
+  restore?: number;
+}
+
+/** What is at a path now, as readdir's Dirent or lstat's Stats tell it. */
+export interface EntryKind {
+  isFile(): boolean;
+  isDirectory(): boolean;
+  isSymbolicLink(): boolean;
+}
+
+export class Expander {
+  readonly report: ExpandReport;
+  private readonly limiter: Limiter;
+  private readonly dirs: DirRecord[] = [];
+  /** Directories in which an existing file was replaced: fsync'd at the end so the renames last. */
+  private readonly syncDirs = new Set<string>();
+  /** Directories this run created: known to be empty, so not read back. */
+  private readonly created = new Set<string>();
+  /** Started on the first file to create: a re-run that creates nothing starts no threads. */
+  private pool: FilePool | undefined;
+  private readonly usePool: boolean;
+  private failure: unknown;
+
+  constructor(readonly store: ObjectStore, readonly dest: string, readonly options: ExpandOptions = {}) {
+    this.limiter = new Limiter(options.concurrency ?? 32);
+    this.usePool = options.medoRoot !== undefined;
+    this.report = { dest, written: 0, replaced: 0, updated: 0, unchanged: 0, dirsCreated: 0, bytes: 0, extra: [], removed: [], conflicts: [] };
+  }
+
+  throwIfFailed(): void {
+    this.failure ??= this.pool?.failed;
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  /** Runs `fn` in a limiter slot, unless an earlier operation failed: then the whole walk winds down. */
+  op<T>(fn: () => Promise<T>): Promise<T> {
+    return this.limiter.run(async () => {
+      this.throwIfFailed();
+      try {
+        return await fn();
+      } catch (e) {
+        this.failure ??= e;
+        throw e;
+      }
+    });
+  }
+
+  async run(root: ExpectedNode): Promise<ExpandReport> {
+    try {
+      if (root.kind === 'archive') await unpackArchive(this, root);
+      else if (root.kind === 'dir') await this.visit(root, this.dest, 0);
+      else throw new MedoError('ERR_USAGE', 'the destination must be a directory');
+      await this.pool?.finish();
+    } finally {
+      await this.pool?.close();
+    }
+    await this.finishDirs();
+    return this.report;
+  }
+
+  private async visit(node: ExpectedDir, abs: string, depth: number): Promise<void> {
+    const record: DirRecord = { node, abs, depth };
+    this.dirs.push(record);
+    await this.op(async () => this.makeWritable(record));
+    if (node.opaque) return;
+    const expected = node.children();
+    const actual = this.created.has(abs) ? [] : await this.op(() => readdir(abs, { withFileTypes: true }));
+    const have = new Map(actual.map((d) => [d.name, d]));
+    const jobs: Promise<void>[] = [];
+    try {
+      await this.children(node, abs, expected, have, jobs, depth);
+    } finally {
+      // Every job started is awaited, also when the loop stopped early: none is left running or unobserved.
+      await settleAll(jobs);
+    }
+  }
+
+  private async children(node: ExpectedDir, abs: string, expected: ExpectedNode[], have: Map<string, EntryKind & { name: string }>,
+    jobs: Promise<void>[], depth: number): Promise<void> {
+    for (const child of expected) {
+      const name = child.path.slice(child.path.lastIndexOf('/') + 1);
+      const d = have.get(name);
+      have.delete(name);
+      const pooled = this.usePool && (child.kind === 'file' ? d === undefined || d.isFile()
+        : child.kind === 'symlink' && child.target === undefined && (d === undefined || d.isSymbolicLink()));
+      if (pooled) {
+        // Resolves once the pool accepts it, waiting while the workers are behind.
+        await this.toPool(child as ExpectedFile | ExpectedSymlink, join(abs, name), d === undefined ? 'create' : 'sync');
+        continue;
+      }
+      track(jobs, this.child(child, join(abs, name), d, depth + 1));
+      if (this.limiter.backlog > MAX_BACKLOG) await this.limiter.below(MAX_BACKLOG / 2);
+    }
+    for (const [name, d] of have) track(jobs, this.extra(joinPath(node.path, name), join(abs, name), d));
+  }
+
+  private async child(child: ExpectedNode, abs: string, d: EntryKind | undefined, depth: number): Promise<void> {
+    switch (child.kind) {
+      case 'dir':
+        await this.op(() => this.ensureDir(child, abs, d));
+        return this.visit(child, abs, depth);
+      case 'file':
+        return this.op(() => this.syncFile(child, abs, d));
+      case 'symlink':
+        return this.op(() => this.syncSymlink(child, abs, d));
+      case 'archive':
+        await this.op(() => this.ensureDir({ kind: 'dir', path: child.path, opaque: false, children: () => [] }, abs, d));
+        return unpackArchive(this, child);
+    }
+  }
+
+  /** Hands a file or symlink to the pool: to create where nothing is, or to compare with what is there and fix. */
+  private toPool(n: ExpectedFile | ExpectedSymlink, abs: string, op: 'create' | 'sync'): Promise<void> {
+    const item: FileItem = { op, kind: n.kind, abs, path: n.path, oid: n.oid, perm: n.kind === 'file' ? n.perm : 0o777 };
+    if (n.kind === 'file') item.permExact = n.permExact;
+    if (n.mtime !== undefined) item.mtime = n.mtime;
+    this.pool ??= new FilePool(this.options.medoRoot!, this.options.threads);
+    return this.pool.add(item, (r: FileResult) => {
+      if (r.result === 'inspected' || r.result === 'other') return;
+      if (r.result === 'replaced') this.syncDirs.add(abs.slice(0, abs.lastIndexOf('/')));
+      this.count(r.result, r.size, r.result === 'written' || r.result === 'replaced' ? (n.kind === 'file' ? r.size : 0) : 0);
+    });
+  }
+
+  /** Makes `abs` a real directory. */
+  async ensureDir(node: ExpectedDir, abs: string, d: EntryKind | undefined): Promise<void> {
+    if (d !== undefined && d.isDirectory()) return;
+    if (d !== undefined) {
+      // A symlink (wherever it points), file or special file where the tree has a directory: the entry
+      // itself goes, its target is never looked at.
+      await unlink(abs);
+      this.report.replaced++;
+    }
+    await mkdir(abs, ((node.perm ?? DEFAULT_DIR_PERM) | 0o700) & 0o777);
+    this.created.add(abs);
+    this.report.dirsCreated++;
+  }
+
+  /** We must be able to write into a directory while we fill it; its real mode is set at the end. */
+  private async makeWritable(record: DirRecord): Promise<void> {
+    if (IS_ROOT) return;
+    const st = await lstat(record.abs);
+    if ((st.mode & 0o700) === 0o700) return;
+    await withFd(await openNoFollow(record.abs, true), (fd) => fchmod(fd, (st.mode & 0o7777) | 0o700));
+    if (record.node.perm === undefined) record.restore = st.mode & 0o7777;
+  }
+
+  /** Clears a directory standing where a file or symlink goes; false (a conflict) if it is not empty and may not be removed. */
+  private async clearDir(path: string, abs: string): Promise<boolean> {
+    if ((await readdir(abs)).length === 0) {
+      await rmdir(abs);
+      return true;
+    }
+    if (!this.options.delete) {
+      this.report.conflicts.push(path);
+      return false;
+    }
+    await rm(abs, { recursive: true, force: true });
+    this.report.removed.push(`${path}/`);
+    return true;
+  }
+
+  async syncFile(f: ExpectedFile, abs: string, d: EntryKind | undefined, content?: Buffer): Promise<void> {
+    const blob = (): Buffer => content ?? readBlob(this.store, f.oid, f.path);
+    if (d === undefined) {
+      const data = blob();
+      await createFile(abs, data, { perm: f.perm, mtime: f.mtime, durable: false });
+      this.count('written', data.length, data.length);
+      return;
+    }
+    if (d.isDirectory() && !(await this.clearDir(f.path, abs))) return;
+    if (d.isFile()) {
+      const done = await withFd(await openNoFollow(abs), async (fd) => {
+        const st = await fstatBig(fd);
+        const size = Number(st.size);
+        if ((await hashBlob(fd, size)) !== f.oid) return false;
+        const permOk = f.permExact ? Number(st.mode & 0o7777n) === f.perm : ((st.mode & 0o100n) !== 0n) === ((f.perm & 0o100) !== 0);
+        const mtimeOk = f.mtime === undefined || mtimeMatches(st, f.mtime);
+        if (permOk && mtimeOk) {
+          this.count('unchanged', size, 0);
+          return true;
+        }
+        // A second link to this inode may live outside the destination: give the path its own file.
+        if (st.nlink !== 1n) return false;
+        if (!permOk) await fchmod(fd, f.perm);
+        if (!mtimeOk) await futimes(fd, f.mtime!);
+        this.count('updated', size, 0);
+        return true;
+      });
+      if (done) return;
+    }
+    const data = blob();
+    await writeFileReplacing(abs, data, { perm: f.perm, mtime: f.mtime, durable: d.isFile() });
+    this.syncDirs.add(abs.slice(0, abs.lastIndexOf('/')));
+    this.count('replaced', data.length, data.length);
+  }
+
+  async syncSymlink(s: ExpectedSymlink, abs: string, d: EntryKind | undefined, target?: Buffer): Promise<void> {
+    const want = target ?? s.target ?? readBlob(this.store, s.oid, s.path);
+    if (d?.isSymbolicLink()) {
+      const have = await readlink(abs, { encoding: 'buffer' });
+      if (have.equals(want)) {
+        if (s.mtime === undefined || mtimeMatches(await lstat(abs, { bigint: true }), s.mtime)) return this.count('unchanged', want.length, 0);
+        await lutimes(abs, utimeSeconds(s.mtime), utimeSeconds(s.mtime));
+        return this.count('updated', want.length, 0);
+      }
+    }
+    if (d?.isDirectory() && !(await this.clearDir(s.path, abs))) return;
+    await writeSymlinkReplacing(abs, want, s.mtime);
+    this.count(d === undefined ? 'written' : 'replaced', want.length, 0);
+  }
+
+  private count(kind: 'written' | 'replaced' | 'updated' | 'unchanged', size: number, written: number): void {
+    this.report[kind]++;
+    this.report.bytes += written;
+    this.options.onFile?.(size);
+  }
+
+  async extra(path: string, abs: string, d: EntryKind): Promise<void> {
+    const shown = d.isDirectory() ? `${path}/` : path;
+    if (!this.options.delete) {
+      this.report.extra.push(shown);
+      return;
+    }
+    await this.op(() => rm(abs, { recursive: true, force: true }));
+    this.report.removed.push(shown);
+  }
+
+  /** Registers a directory whose mode and mtime are set at the end (the unpacker's directories). */
+  addDir(node: ExpectedDir, abs: string, depth: number): void {
+    this.dirs.push({ node, abs, depth });
+  }
+
+  private async finishDirs(): Promise<void> {
+    const byDepth = new Map<number, DirRecord[]>();
+    for (const r of this.dirs) {
+      const level = byDepth.get(r.depth);
+      if (level === undefined) byDepth.set(r.depth, [r]);
+      else level.push(r);
+    }
+    for (const depth of [...byDepth.keys()].sort((a, b) => b - a)) {
+      await settleAll(byDepth.get(depth)!.map((r) => this.op(() => this.finishDir(r))));
+    }
+    for (const dir of this.syncDirs) {
+      await this.op(async () => withFd(await openNoFollow(dir, true), fsync));
+    }
+  }
+
+  private async finishDir(r: DirRecord): Promise<void> {
+    const perm = r.node.perm ?? r.restore;
+    const mtime = r.node.mtime;
+    if (perm === undefined && mtime === undefined) return;
+    await withFd(await openNoFollow(r.abs, true), async (fd) => {
+      const st = await fstatBig(fd);
+      if (perm !== undefined && Number(st.mode & 0o7777n) !== perm) await fchmod(fd, perm);
+      if (mtime !== undefined && !mtimeMatches(st, mtime)) await futimes(fd, mtime);
+    });
+  }
+}
+
+/**
+ * Expands `root` (from materialize/expected.ts) into `dest`, creating it if need be. The destination
+ * itself is the one path followed if it is a symlink: the caller named it.
+ */
+export async function expandInto(root: ExpectedNode, store: ObjectStore, dest: string, options: ExpandOptions = {}): Promise<ExpandReport> {
+  try {
+    if (!(await stat(dest)).isDirectory()) throw new MedoError('ERR_USAGE', `${dest} exists and is not a directory`, { path: dest });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    await mkdir(dest, { recursive: true });
+  }
+  const real = await realpath(dest);
+  return new Expander(store, real, options).run(root);
+}
+
+/** Expands resolved targets (lib/medo/resolve-target.ts) into `dest`. */
+export function expandTargets(targets: readonly Target[], store: ObjectStore, dest: string, options: ExpandOptions = {}): Promise<ExpandReport> {
+  const root = expectedRoot(targets, store, tarballDetector(store, options.unpack ?? true));
+  return expandInto(root, store, dest, options);
+}

@@ -1,0 +1,184 @@
+// The filesystem primitives of expand and verify. Everything below the destination is opened with
+// O_NOFOLLOW or created with O_EXCL under a fresh temp name, and metadata is set through the open file,
+// so a symlink planted in the destination is replaced or reported, never followed.
+//
+// Mtimes: Node's utimes goes through libuv, which takes a double of seconds and keeps microseconds, so
+// mtimes are restored, and compared, to the microsecond.
+import { createHash, randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import type { BigIntStats } from 'node:fs';
+import { lutimes, rename, symlink, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { TEMP_PREFIX } from '../../io/atomic-write.js';
+import { objectHeader } from '../../oid.js';
+import type { Mtime } from './expected.js';
+
+const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_DIRECTORY } = fs.constants;
+
+const HASH_CHUNK = 1 << 20;
+
+/** A temp name beside `abs`. Unlike io/atomic-write's it does not embed the final name, which may
+ * already be as long as a name can be. */
+export function tempBeside(abs: string): string {
+  return join(dirname(abs), `${TEMP_PREFIX}medo-${process.pid}-${randomBytes(6).toString('hex')}`);
+}
+
+export function micros(m: Mtime): bigint {
+  return BigInt(m.sec) * 1_000_000n + BigInt(Math.floor(m.nsec / 1000));
+}
+
+export function statMicros(st: { mtimeNs: bigint }): bigint {
+  // Floor division, also for times before 1970.
+  const ns = st.mtimeNs;
+  const q = ns / 1000n;
+  return ns < 0n && q * 1000n !== ns ? q - 1n : q;
+}
+
+export function mtimeMatches(st: { mtimeNs: bigint }, m: Mtime): boolean {
+  return statMicros(st) === micros(m);
+}
+
+export function mtimeFromStat(st: { mtimeNs: bigint }): Mtime {
+  const us = statMicros(st);
+  const sec = us / 1_000_000n;
+  const frac = us - sec * 1_000_000n;
+  return frac < 0n ? { sec: Number(sec - 1n), nsec: Number(frac + 1_000_000n) * 1000 } : { sec: Number(sec), nsec: Number(frac) * 1000 };
+}
+
+/**
+ * Seconds as utimes wants them. libuv keeps `floor(fraction * 1e9)` rounded down to the microsecond; a
+ * double near 2^31 is exact to ~240 ns, so aiming at the middle of the microsecond lands inside it.
+ */
+export function utimeSeconds(m: Mtime): number {
+  return m.sec + (Math.floor(m.nsec / 1000) * 1000 + 500) / 1e9;
+}
+
+// The callback API, promisified: per call it costs a fraction of what a FileHandle does, and a large tree
+// makes hundreds of thousands of these calls.
+const pOpen = promisify(fs.open);
+const pClose = promisify(fs.close);
+const pRead = (fd: number, buf: Uint8Array, offset: number, length: number, position: number): Promise<number> =>
+  new Promise((resolve, reject) => fs.read(fd, buf, offset, length, position, (e, n) => (e ? reject(e) : resolve(n))));
+const pWrite = (fd: number, buf: Uint8Array, offset: number, length: number, position: number): Promise<number> =>
+  new Promise((resolve, reject) => fs.write(fd, buf, offset, length, position, (e, n) => (e ? reject(e) : resolve(n))));
+const pFchmod = promisify(fs.fchmod);
+const pFutimes = promisify(fs.futimes);
+const pFsync = promisify(fs.fsync);
+const pFstat = promisify(fs.fstat) as unknown as (fd: number, o: { bigint: true }) => Promise<BigIntStats>;
+
+export const fstatBig = (fd: number): Promise<BigIntStats> => pFstat(fd, { bigint: true });
+export const fchmod = (fd: number, perm: number): Promise<void> => pFchmod(fd, perm);
+export const futimes = (fd: number, m: Mtime): Promise<void> => pFutimes(fd, utimeSeconds(m), utimeSeconds(m));
+export const fsync = (fd: number): Promise<void> => pFsync(fd);
+
+/** Opens an existing regular file or directory without following a symlink (ELOOP if it is one). */
+export function openNoFollow(abs: string, directory = false): Promise<number> {
+  return pOpen(abs, O_RDONLY | O_NOFOLLOW | (directory ? O_DIRECTORY : 0));
+}
+
+/** Runs `fn` with `fd`, closing it whatever happens. */
+export async function withFd<T>(fd: number, fn: (fd: number) => Promise<T>): Promise<T> {
+  try {
+    return await fn(fd);
+  } finally {
+    await pClose(fd);
+  }
+}
+
+/** `git hash-object` of an open file's current content. */
+export async function hashBlob(fd: number, size: number): Promise<string> {
+  const h = createHash('sha1').update(objectHeader('blob', size));
+  const buf = Buffer.allocUnsafe(Math.min(Math.max(size, 1), HASH_CHUNK));
+  let pos = 0;
+  for (;;) {
+    const n = await pRead(fd, buf, 0, buf.length, pos);
+    if (n === 0) break;
+    h.update(buf.subarray(0, n));
+    pos += n;
+  }
+  // A file that grew or shrank while we read it does not match whatever it is compared with.
+  if (pos !== size) h.update(Buffer.from('\0size changed while hashing'));
+  return h.digest('hex');
+}
+
+/** The whole content of an open file. */
+export async function readAll(fd: number): Promise<Buffer> {
+  const st = await fstatBig(fd);
+  const buf = Buffer.allocUnsafe(Number(st.size));
+  let pos = 0;
+  while (pos < buf.length) {
+    const n = await pRead(fd, buf, pos, buf.length - pos, pos);
+    if (n === 0) break;
+    pos += n;
+  }
+  return buf.subarray(0, pos);
+}
+
+async function writeAll(fd: number, data: Uint8Array): Promise<void> {
+  let done = 0;
+  while (done < data.length) done += await pWrite(fd, data, done, data.length - done, done);
+}
+
+export interface WriteOptions {
+  perm: number;
+  mtime?: Mtime;
+  /** fsync before the rename: a crash must not lose the file this one replaces. */
+  durable: boolean;
+}
+
+// The kernel applies the umask to a new file's mode; an fchmod is only needed when that changes it.
+const UMASK = process.umask();
+
+/** Fills a file just created with mode `opened`, and sets its mode and mtime through the descriptor. */
+async function fill(fd: number, content: Uint8Array, o: WriteOptions, opened: number): Promise<void> {
+  if (content.length > 0) await writeAll(fd, content);
+  if (o.perm !== (opened & ~UMASK)) await pFchmod(fd, o.perm);
+  if (o.mtime !== undefined) await futimes(fd, o.mtime);
+  if (o.durable) await pFsync(fd);
+}
+
+/**
+ * Creates `abs`, which must not exist (O_EXCL: not even as a dangling symlink). Nothing is replaced, so
+ * nothing can be lost: an interrupted run leaves at worst a short file, which the next run's hash
+ * comparison replaces.
+ */
+export async function createFile(abs: string, content: Uint8Array, o: WriteOptions): Promise<void> {
+  const fd = await pOpen(abs, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, o.perm & 0o777);
+  try {
+    await withFd(fd, () => fill(fd, content, o, o.perm & 0o777));
+  } catch (e) {
+    await unlink(abs).catch(() => undefined);
+    throw e;
+  }
+}
+
+/**
+ * Writes `content` to a new temp file beside `abs`, sets its mode and mtime, then renames it over `abs`.
+ * A reader sees the old file or the new one, never a mix; whatever was at `abs` (a symlink, a hard link
+ * to a file elsewhere) is replaced, not written through.
+ */
+export async function writeFileReplacing(abs: string, content: Uint8Array, o: WriteOptions): Promise<void> {
+  const tmp = tempBeside(abs);
+  const fd = await pOpen(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+  try {
+    await withFd(fd, () => fill(fd, content, o, 0o600));
+    await rename(tmp, abs);
+  } catch (e) {
+    await unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+}
+
+/** Creates a symlink under a temp name and renames it over `abs`. */
+export async function writeSymlinkReplacing(abs: string, target: Buffer, mtime: Mtime | undefined): Promise<void> {
+  const tmp = tempBeside(abs);
+  await symlink(target, tmp);
+  try {
+    if (mtime !== undefined) await lutimes(tmp, utimeSeconds(mtime), utimeSeconds(mtime));
+    await rename(tmp, abs);
+  } catch (e) {
+    await unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+}
