@@ -43,9 +43,9 @@ restored to the microsecond.
 
 Running it again is cheap and safe: a file whose content (hashed as a git blob) and metadata match is
 left alone; one whose content differs is replaced atomically (temp file, fsync, rename); only a wrong
-mode or mtime is fixed in place. A file that was not there is written in place (O_EXCL): if a run is
-interrupted, the next one finds it short by its hash and replaces it. Names the tree does not have are listed as 'extra' and kept; --delete
-removes them. A non-empty directory where the tree has a file is a 'conflict' (exit 1) unless --delete.
+mode or mtime is fixed in place. A file that was not there is written to a temp file beside it and then
+linked to its name, so no half-written file ever has a final name. Names the tree does not have are
+listed as 'extra' and kept; --delete removes them. A non-empty directory where the tree has a file is a 'conflict' (exit 1) unless --delete.
 Nothing is ever written outside DEST: a symlink in DEST where the tree has a directory is replaced by a
 directory, never followed; a tarball entry with '..', an absolute name, or a path through an earlier
 symlink is refused.

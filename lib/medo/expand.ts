@@ -6,8 +6,9 @@
 //
 // Nothing is written outside the destination: every directory on the way is one this walk created or
 // lstat'ed as a real directory (a symlink in its place is removed, never followed), a new file is
-// created with O_EXCL|O_NOFOLLOW, a replacement is written under a fresh temp name and renamed over
-// whatever was there, and metadata is set through descriptors opened with O_NOFOLLOW. Node has no openat(), so this holds against what the destination held when the
+// written under a fresh temp name (O_EXCL|O_NOFOLLOW) and linked to its name, a replacement is renamed
+// over whatever was there, and metadata is set through descriptors opened with O_NOFOLLOW. Node has no
+// openat(), so this holds against what the destination held when the
 // walk looked, not against another process racing to swap directories for symlinks during it.
 import { lstat, lutimes, mkdir, readdir, readlink, realpath, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';

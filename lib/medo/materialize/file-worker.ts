@@ -1,7 +1,8 @@
 // Runs on a piscina worker thread (compiled: dist/lib/medo/materialize/file-worker.js), or inline when
 // there is no pool: the per-file work of expand and verify, with synchronous system calls, in batches.
 //   create   a file or symlink where nothing is: inflate its blob from the medo directory's silos and
-//            write it (O_EXCL|O_NOFOLLOW), set mode and mtime through the descriptor
+//            write it to a temp file beside it (O_EXCL|O_NOFOLLOW), set mode and mtime through the
+//            descriptor, then link(2) it to its name, which fails rather than replace anything
 //   sync     a regular file that is there: hash it as a git blob; same id: fix a wrong mode or mtime in
 //            place (or, when other hard links share the inode, give it a file of its own); other id:
 //            write a temp file beside it, fsync, rename it over. A symlink that is there: same target:
@@ -21,7 +22,7 @@ import { objectHeader } from '../../oid.js';
 import type { ObjectStore } from '../../store.js';
 import { MedoDir } from '../medo-dir.js';
 import type { Mtime } from './expected.js';
-import { mtimeMatches, tempBeside, utimeSeconds as utime } from './fs-ops.js';
+import { mtimeMatches, publishNewSync, tempBeside, utimeSeconds as utime } from './fs-ops.js';
 import { readBlob } from './read-blob.js';
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
@@ -91,15 +92,26 @@ function create(item: FileItem, store: ObjectStore, umask: number): FileResult {
     if (item.mtime !== undefined) lutimesSync(item.abs, utime(item.mtime), utime(item.mtime));
     return { result: 'written', size: content.length };
   }
-  const fd = openSync(item.abs, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, item.perm & 0o777);
+  // A temp file given its name by link(2) once complete: never a half-written file under the final name.
+  const tmp = tempBeside(item.abs);
+  const fd = openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, item.perm & 0o777);
   try {
     fill(fd, item, content, item.perm & 0o777, umask);
-  } catch (e) {
     closeSync(fd);
-    unlinkSync(item.abs);
+    publishNewSync(tmp, item.abs);
+  } catch (e) {
+    try {
+      closeSync(fd);
+    } catch {
+      // already closed
+    }
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // already published or never created
+    }
     throw e;
   }
-  closeSync(fd);
   return { result: 'written', size: content.length };
 }
 

@@ -7,7 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import type { BigIntStats } from 'node:fs';
-import { lutimes, rename, symlink, unlink } from 'node:fs/promises';
+import { link, lstat, lutimes, rename, symlink, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { TEMP_PREFIX } from '../../io/atomic-write.js';
@@ -139,18 +139,50 @@ async function fill(fd: number, content: Uint8Array, o: WriteOptions, opened: nu
 }
 
 /**
- * Creates `abs`, which must not exist (O_EXCL: not even as a dangling symlink). Nothing is replaced, so
- * nothing can be lost: an interrupted run leaves at worst a short file, which the next run's hash
- * comparison replaces.
+ * Creates `abs`, which must not exist. The content goes to a temp file beside it first, which link(2) then
+ * gives its final name: a reader or a crash never sees a half-written file under that name, and like
+ * O_EXCL the link fails (EEXIST) rather than replace anything that appeared there meanwhile.
  */
 export async function createFile(abs: string, content: Uint8Array, o: WriteOptions): Promise<void> {
-  const fd = await pOpen(abs, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, o.perm & 0o777);
+  const tmp = tempBeside(abs);
+  const fd = await pOpen(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, o.perm & 0o777);
   try {
     await withFd(fd, () => fill(fd, content, o, o.perm & 0o777));
+    await publishNew(tmp, abs);
   } catch (e) {
-    await unlink(abs).catch(() => undefined);
+    await unlink(tmp).catch(() => undefined);
     throw e;
   }
+}
+
+// Filesystems without hard links answer link(2) with one of these; there a rename into a name that is
+// still absent does the same job.
+const NO_HARD_LINKS = new Set(['EPERM', 'EOPNOTSUPP', 'ENOTSUP', 'EMLINK']);
+
+async function publishNew(tmp: string, abs: string): Promise<void> {
+  try {
+    await link(tmp, abs);
+  } catch (e) {
+    if (!NO_HARD_LINKS.has((e as NodeJS.ErrnoException).code ?? '')) throw e;
+    const there = await lstat(abs).then(() => true, () => false);
+    if (there) throw Object.assign(new Error(`EEXIST: file already exists, ${abs}`), { code: 'EEXIST' });
+    await rename(tmp, abs);
+    return;
+  }
+  await unlink(tmp);
+}
+
+/** publishNew with synchronous calls, for the worker threads. */
+export function publishNewSync(tmp: string, abs: string): void {
+  try {
+    fs.linkSync(tmp, abs);
+  } catch (e) {
+    if (!NO_HARD_LINKS.has((e as NodeJS.ErrnoException).code ?? '')) throw e;
+    if (fs.existsSync(abs)) throw Object.assign(new Error(`EEXIST: file already exists, ${abs}`), { code: 'EEXIST' });
+    fs.renameSync(tmp, abs);
+    return;
+  }
+  fs.unlinkSync(tmp);
 }
 
 /**
