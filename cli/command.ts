@@ -1,4 +1,5 @@
 // A subcommand of `medo` or `silo`: its own file under cli/<program>/, registered in the program's table.
+import { EXIT_OK, EXIT_USAGE, usage } from './run.js';
 
 export interface Command {
   name: string;
@@ -21,4 +22,20 @@ export function programHelp(program: string, intro: string, commands: readonly C
   const lines = commands.map((c) => `  ${c.name.padEnd(width)}${c.summary}`);
   return `${intro}\nCommands:\n${lines.join('\n')}\n\nRun '${program} <command> --help' for a command's options.\n` +
     'Exit status: 0 success, 1 a check found problems, 2 bad usage, 3 failure (docs/cli.md).\n';
+}
+
+/** A program's main: help, dispatch to the named command, or a usage error. Returns the exit code. */
+export async function dispatch(program: string, intro: string, commands: readonly Command[], argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(programHelp(program, intro, commands));
+    return name === undefined ? EXIT_USAGE : EXIT_OK;
+  }
+  const command = findCommand(commands, name);
+  if (command === undefined) return usage(`unknown command ${JSON.stringify(name)}`);
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(command.help);
+    return EXIT_OK;
+  }
+  return command.run(args);
 }

@@ -10,15 +10,16 @@ export interface ProgressCounts {
 
 const REDRAW_MS = 200;
 
-function human(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = bytes;
+/** 1.5 MiB, 12 bytes: sizes as the commands print them. */
+export function formatBytes(n: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
   let u = 0;
   while (v >= 1024 && u < units.length - 1) {
     v /= 1024;
     u++;
   }
-  return `${v.toFixed(u === 0 ? 0 : 1)} ${units[u]}`;
+  return u === 0 ? `${n} bytes` : `${v.toFixed(1)} ${units[u]}`;
 }
 
 export class Progress {
@@ -50,7 +51,7 @@ export class Progress {
     const { files, bytes, totalFiles } = this.counts;
     const secs = Math.max((now - this.started) / 1000, 0.001);
     const pct = totalFiles ? ` (${Math.floor((100 * files) / totalFiles)}%)` : '';
-    this.stream.write(`\r${this.label}: ${files}${totalFiles ? `/${totalFiles}` : ''} files${pct}, ${human(bytes)}, ${human(bytes / secs)}/s\x1b[K`);
+    this.stream.write(`\r${this.label}: ${files}${totalFiles ? `/${totalFiles}` : ''} files${pct}, ${formatBytes(bytes)}, ${formatBytes(Math.round(bytes / secs))}/s\x1b[K`);
   }
 
   /** Clears the line (the command prints its own summary). */

@@ -5,19 +5,9 @@ import { parseBuiltFrom } from '../../lib/medo/ingest/built-from.js';
 import { medoAdd } from '../../lib/medo/ingest/add.js';
 import type { BuiltFrom } from '../../lib/medo/treeptr.js';
 import type { Command } from '../command.js';
-import { Progress } from '../progress.js';
+import { Progress, formatBytes } from '../progress.js';
 import { EXIT_OK, parse, usage } from '../run.js';
 
-function human(bytes: number): string {
-  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = bytes;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${v} bytes` : `${v.toFixed(1)} ${units[u]}`;
-}
 
 function builtFromFlags(values: { input?: string[]; base?: string; command?: string; env?: string[] }): BuiltFrom | undefined {
   const b: BuiltFrom = {};
@@ -132,7 +122,7 @@ Exit status: 0 success, 2 bad usage, 3 the add failed (nothing is written then).
     const what = report.tree !== undefined ? `tree ${report.tree}` : `blob ${report.blob}`;
     const files = `${report.files} file${report.files === 1 ? '' : 's'}`;
     const objects = `${report.objectsWritten} new object${report.objectsWritten === 1 ? '' : 's'}`;
-    process.stdout.write(`${what}: ${files}, ${human(report.size)}, ${objects}; ${out} ${report.changed ? 'written' : 'unchanged'}\n`);
+    process.stdout.write(`${what}: ${files}, ${formatBytes(report.size)}, ${objects}; ${out} ${report.changed ? 'written' : 'unchanged'}\n`);
     return EXIT_OK;
   },
 };

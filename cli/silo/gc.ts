@@ -2,18 +2,9 @@
 import { readFileSync } from 'node:fs';
 import { gc, parseKeepList, type GcReport } from '../../lib/silo/gc.js';
 import type { Command } from '../command.js';
+import { formatBytes } from '../progress.js';
 import { EXIT_OK, parse, usage } from '../run.js';
 
-export function formatBytes(n: number): string {
-  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${n} bytes` : `${v.toFixed(1)} ${units[u]}`;
-}
 
 function formatReport(r: GcReport): string {
   const lines = [`${r.silo}: ${r.objects} objects; keep list: ${r.keepListed} ids, ${r.live} objects here kept`];
