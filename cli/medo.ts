@@ -8,6 +8,8 @@ import { reachableCommand } from './medo/reachable.js';
 import { urlForCommand } from './medo/url-for.js';
 import { mountCommand } from './medo/mount.js';
 import { unmountCommand } from './medo/unmount.js';
+import { prefetchCommand } from './medo/prefetch.js';
+import { cacheCommand } from './medo/cache.js';
 
 const COMMANDS: Command[] = [
   addCommand,
@@ -17,6 +19,8 @@ const COMMANDS: Command[] = [
   reachableCommand,
   mountCommand,
   unmountCommand,
+  prefetchCommand,
+  cacheCommand,
 ];
 
 const INTRO = `usage: medo <command> [options]

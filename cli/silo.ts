@@ -7,8 +7,9 @@ import { initCommand } from './silo/init.js';
 import { lsTreeCommand } from './silo/ls-tree.js';
 import { repackCommand } from './silo/repack.js';
 import { verifyCommand } from './silo/verify.js';
+import { publishCommand } from './silo/publish.js';
 
-const COMMANDS: Command[] = [initCommand, verifyCommand, catFileCommand, lsTreeCommand, gcCommand, repackCommand];
+const COMMANDS: Command[] = [initCommand, verifyCommand, catFileCommand, lsTreeCommand, gcCommand, repackCommand, publishCommand];
 
 const INTRO = `usage: silo <command> [options]
 

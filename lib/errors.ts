@@ -20,6 +20,9 @@ export type ErrorCode =
   | 'ERR_CHECKSUM_MISMATCH' // a file whose sha256 is not the one it was expected to have
   | 'ERR_NOT_MOUNTED' // an unmount or status request for a path that is not a medo mount
   | 'ERR_MOUNT_FAILED' // the kernel or libfuse refused a mount
+  | 'ERR_DAEMON_UNAVAILABLE' // no medod answers on the control socket
+  | 'ERR_PROTOCOL' // a control-socket message that breaks docs/protocol.md (bad JSON, unknown op, wrong version)
+  | 'ERR_REMOTE' // a remote silo's server failed, timed out, or sent bytes that are not what was asked for
   | 'ERR_USAGE'; // a caller passed bad arguments or options
 
 export interface ErrorData {

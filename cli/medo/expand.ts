@@ -4,9 +4,12 @@ import { quotePath } from '../../lib/git/quote.js';
 import { expandTargets, type ExpandReport } from '../../lib/medo/expand.js';
 import { defaultThreads } from '../../lib/medo/materialize/file-pool.js';
 import { resolveTargets } from '../../lib/medo/resolve-target.js';
+import { rootOid } from '../../lib/medo/treeptr.js';
 import type { Command } from '../command.js';
 import { Progress } from '../progress.js';
 import { EXIT_OK, EXIT_PROBLEMS, parse, usage } from '../run.js';
+import { warmCache } from './prefetch.js';
+import { REMOTE_HELP, REMOTE_OPTIONS } from './remote-options.js';
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
@@ -55,6 +58,9 @@ symlink is refused.
 --jobs N      other filesystem operations in flight (default 32)
 --threads N   worker threads that inflate, write and hash files (default: CPUs + 2, fewer for a
               small tree; 0: all on this thread)
+With remote (http/https) silos in SILO.json, what the local silos lack is first fetched into the host's
+cache, in parallel and checked against its ids, as 'medo prefetch' does; then the expand reads the cache:
+${REMOTE_HELP}
 
 Prints 'extra PATH', 'removed PATH' and 'conflict PATH' lines, then a summary. Exit 0 when DEST
 matches, 1 on a conflict, 3 on failure (a missing or corrupt object is named).
@@ -62,7 +68,7 @@ matches, 1 on a conflict, 3 on failure (a missing or corrupt object is named).
   async run(args) {
     const { values, positionals } = parse({
       args, allowPositionals: true,
-      options: { delete: { type: 'boolean' }, raw: { type: 'boolean' }, jobs: { type: 'string' }, threads: { type: 'string' } },
+      options: { delete: { type: 'boolean' }, raw: { type: 'boolean' }, jobs: { type: 'string' }, threads: { type: 'string' }, ...REMOTE_OPTIONS },
     });
     if (positionals.length !== 2) usage('expand takes a .treeptr or medo directory, and a destination directory');
     const jobs = values.jobs === undefined ? 32 : Number(values.jobs);
@@ -72,7 +78,9 @@ matches, 1 on a conflict, 3 on failure (a missing or corrupt object is named).
       usage(`--threads wants a whole number from 0 to 64, got ${JSON.stringify(values.threads)}`);
     }
     const resolved = resolveTargets(positionals[0]!);
-    const store = resolved.medoDir.openStore();
+    const roots = resolved.targets.flatMap((t) => [rootOid(t.treeptr), ...(t.treeptr.meta === undefined ? [] : [t.treeptr.meta])]);
+    const { cacheDir } = await warmCache(resolved.medoDir, roots, values, 'expand');
+    const store = resolved.medoDir.openStore({ cacheDir });
     const progress = new Progress('expand');
     // A tarball blob counts as one file in its .treeptr but unpacks to many: no percentage then.
     if (resolved.targets.every((t) => t.treeptr.tree !== undefined)) progress.counts.totalFiles = resolved.targets.reduce((n, t) => n + t.treeptr.files, 0);

@@ -38,8 +38,8 @@ For each silo in SILO.json order, where the object the .treeptr names (its tree 
   pack   the .pack, and the entry's byte range: length bytes at offset (entry header + zlib data); the
          zlib data alone is data=START+LENGTH. 'whole' entries inflate to the content; 'ofs-delta' and
          'ref-delta' entries to a git delta against the named base.
-Local silos are looked at; paths are printed. A remote (http/https) silo is not contacted (medo has no
-network code): its loose URL is printed as an unchecked candidate and its packs stay unknown, unless
+Local silos are looked at; paths are printed. A remote (http/https) silo is not contacted (url-for
+stays offline; medo prefetch fetches): its loose URL is printed as an unchecked candidate and its packs stay unknown, unless
 --mirror URL=DIR names a local copy of that silo, which is then looked at instead and answered with URLs
 (true as far as the copy is current). Notes about silos go to stderr.
 

@@ -2,6 +2,9 @@
 import { quotePath } from '../../lib/git/quote.js';
 import { defaultThreads } from '../../lib/medo/materialize/file-pool.js';
 import { resolveTargets } from '../../lib/medo/resolve-target.js';
+import { rootOid } from '../../lib/medo/treeptr.js';
+import { warmCache } from './prefetch.js';
+import { REMOTE_HELP, REMOTE_OPTIONS } from './remote-options.js';
 import { verifyTargets, type Difference, type VerifyReport } from '../../lib/medo/verify-dir.js';
 import type { Command } from '../command.js';
 import { Progress } from '../progress.js';
@@ -49,6 +52,9 @@ PATH is relative to DIR ('.' is DIR itself), quoted as git quotes paths.
 --raw         compare a tarball blob as one file instead of as its unpacked entries
 --jobs N      directory reads and symlink checks in flight (default 32)
 --threads N   worker threads that hash files (default: CPUs + 2, fewer for a small tree; 0: this thread)
+With remote (http/https) silos in SILO.json, what the local silos lack is first fetched into the host's
+cache, as 'medo prefetch' does:
+${REMOTE_HELP}
 
 Exit 0 when DIR matches exactly, 1 when there is a difference, 3 on failure: an object the tree needs
 that no silo holds is an error naming it, even when DIR holds the right file.
@@ -56,7 +62,7 @@ that no silo holds is an error naming it, even when DIR holds the right file.
   async run(args) {
     const { values, positionals } = parse({
       args, allowPositionals: true,
-      options: { json: { type: 'boolean' }, raw: { type: 'boolean' }, jobs: { type: 'string' }, threads: { type: 'string' } },
+      options: { json: { type: 'boolean' }, raw: { type: 'boolean' }, jobs: { type: 'string' }, threads: { type: 'string' }, ...REMOTE_OPTIONS },
     });
     if (positionals.length !== 2) usage('verify takes a .treeptr or medo directory, and the directory to check');
     const jobs = values.jobs === undefined ? 32 : Number(values.jobs);
@@ -66,7 +72,9 @@ that no silo holds is an error naming it, even when DIR holds the right file.
       usage(`--threads wants a whole number from 0 to 64, got ${JSON.stringify(values.threads)}`);
     }
     const resolved = resolveTargets(positionals[0]!);
-    const store = resolved.medoDir.openStore();
+    const roots = resolved.targets.flatMap((t) => [rootOid(t.treeptr), ...(t.treeptr.meta === undefined ? [] : [t.treeptr.meta])]);
+    const { cacheDir } = await warmCache(resolved.medoDir, roots, values, 'verify');
+    const store = resolved.medoDir.openStore({ cacheDir });
     const progress = new Progress('verify');
     // A tarball blob counts as one file in its .treeptr but unpacks to many: no percentage then.
     if (resolved.targets.every((t) => t.treeptr.tree !== undefined)) progress.counts.totalFiles = resolved.targets.reduce((n, t) => n + t.treeptr.files, 0);

@@ -5,6 +5,7 @@ import { accessSync, constants, readFileSync, readdirSync, statSync } from 'node
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { MedoError } from '../errors.js';
 import type { ObjectDirOptions } from '../object-dir.js';
+import { cacheDirFrom } from '../remote/cache.js';
 import { Silo, isSilo } from '../silo/silo.js';
 import { StoreChain } from '../store-chain.js';
 import { JsonChecker } from './json-check.js';
@@ -79,15 +80,35 @@ export class MedoDir {
     return MedoDir.open(root);
   }
 
-  /** The local silos that exist, in SILO.json order, read as one store. Remote silos are skipped here. */
-  openStore(options: ObjectDirOptions = {}): StoreChain {
-    const silos = this.silos.filter((s) => s.path !== undefined && isSilo(s.path)).map((s) => Silo.open(s.path!, options));
+  /**
+   * The local silos that exist, in SILO.json order, read as one store. A remote silo (URL) is read
+   * through the host's cache (lib/remote/cache.ts), which stands at the place of the first URL listed;
+   * what is not cached yet is fetched by lib/remote (medo prefetch), not here: reads are synchronous.
+   */
+  openStore(options: ObjectDirOptions & { cacheDir?: string } = {}): StoreChain {
+    const silos: Silo[] = [];
+    let cacheSeen = false;
+    for (const s of this.silos) {
+      if (s.path !== undefined && isSilo(s.path)) silos.push(Silo.open(s.path, options));
+      else if (s.url !== undefined && !cacheSeen) {
+        cacheSeen = true;
+        const dir = cacheDirFrom(options.cacheDir);
+        if (isSilo(dir)) silos.push(Silo.open(dir, options));
+      }
+    }
     if (silos.length === 0) {
-      throw new MedoError('ERR_STORE_NOT_FOUND', `${join(this.root, SILO_JSON)} lists no local silo that exists`, { path: this.root });
+      throw new MedoError('ERR_STORE_NOT_FOUND', cacheSeen
+        ? `${join(this.root, SILO_JSON)} lists no local silo that exists, and the cache of its remote silos (${cacheDirFrom(options.cacheDir)}) does not exist yet: run 'medo prefetch'`
+        : `${join(this.root, SILO_JSON)} lists no local silo that exists`, { path: this.root });
     }
     const chain = new StoreChain(silos, this.root);
     for (const s of silos) s.external = (oid) => chain.read(oid);
     return chain;
+  }
+
+  /** URLs of the remote silos listed, in order. */
+  remoteUrls(): string[] {
+    return this.silos.flatMap((s) => (s.url === undefined ? [] : [s.url]));
   }
 
   /** The silo `medo add` writes to: `override` if given, else the first writable local one listed. */

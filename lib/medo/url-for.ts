@@ -4,7 +4,7 @@
 //   packed  the .pack and the entry's byte range: `length` bytes at `offset` are the entry (header, then
 //           zlib data); the zlib data alone is `dataLength` bytes at `dataOffset`. A whole entry inflates to
 //           the content; a delta entry inflates to a git delta against its base (gitformat-pack).
-// Local silos are looked at. A remote (http/https) silo cannot be, as medo has no network code: its loose
+// Local silos are looked at. A remote (http/https) silo is not contacted by url-for (lib/remote does the fetching): its loose
 // URL is given as an unchecked candidate, and packed copies stay unknown unless a local copy of that silo
 // (a mirror: the directory the web server serves) is named, in which case its answer is given as URLs,
 // true as far as the mirror is current.
@@ -110,7 +110,7 @@ export class Locator {
         this.notes.push(`${url}: answered from the local copy ${mirror}, true as far as that copy is current`);
       } else {
         this.sources.push({ ref, place: (rel) => `${url}${rel}` });
-        this.notes.push(`${url}: remote silo, not checked (medo has no network code): its loose URL is only a candidate, ` +
+        this.notes.push(`${url}: remote silo, not checked (url-for does not contact servers; medo prefetch does): its loose URL is only a candidate, ` +
           'and a packed copy can only be found through its pack index (name a local copy with --mirror URL=DIR)');
       }
     }

@@ -10,6 +10,7 @@ import { OBJ_REF_DELTA } from '../git/pack-entry.js';
 import { isOid, oidFromBytes } from '../oid.js';
 import { packEntries, takeInventory, type LooseFile, type PackEntryInfo, type PackInfo, type StrayFile } from './inventory.js';
 import { copyPackEntry, finishAndCheck, newPackWriter, removeFiles, removeLooseFiles, removePacks } from './pack-rewrite.js';
+import { writePackList } from './pack-list.js';
 import { Silo } from './silo.js';
 
 export type PackAction = 'untouched' | 'rewrite' | 'delete' | 'kept-by-keep-file';
@@ -203,6 +204,7 @@ function prunePlan(silo: Silo, report: GcReport, packs: PackState[], live: Reado
   }
   // Every survivor is now in the new pack or in a pack that stays: the old files can go.
   removePacks(remove, newName);
+  writePackList(silo.path);
   removeLooseFiles(report.loose.map((f) => f.path));
   removeFiles(report.strays.filter((f) => f.action === 'remove').map((f) => f.path));
   report.pruned = true;

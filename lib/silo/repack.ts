@@ -8,6 +8,7 @@
 import { MedoError } from '../errors.js';
 import { packEntries, takeInventory } from './inventory.js';
 import { copyLoose, copyPackEntry, finishAndCheck, newPackWriter, removeLooseFiles, removePacks } from './pack-rewrite.js';
+import { writePackList } from './pack-list.js';
 import { Silo } from './silo.js';
 
 export interface RepackOptions {
@@ -79,6 +80,7 @@ export function repack(siloDir: string, options: RepackOptions = {}): RepackRepo
     }
     const written = finishAndCheck(writer, copied);
     removePacks(fold.map((p) => p.packPath), written?.name);
+    writePackList(silo.path);
     removeLooseFiles(inv.loose.map((f) => f.path));
     return {
       ...report, changed: true, foldedLoose: inv.loose.length, foldedPacks: fold.map((p) => p.packPath),

@@ -3,6 +3,7 @@
 // already holds are skipped, so re-importing an unchanged tree writes nothing at all.
 import { existsSync } from 'node:fs';
 import type { PackWriter } from '../../git/pack-writer.js';
+import { writePackList } from '../../silo/pack-list.js';
 import type { Silo } from '../../silo/silo.js';
 import { TreeBuilder, type BlobRef, type Stat } from './build-tree.js';
 import { BlobHasher } from './hash-pool.js';
@@ -105,6 +106,8 @@ export class IngestSession {
     check?.();
     const written = this.writer.finish();
     this.closed = true;
+    // Keeps the silo servable by a static web server (lib/silo/pack-list.ts).
+    if (written !== undefined) writePackList(this.options.silo.path);
     await this.hasher.close();
     const result: IngestResult = { tree: built.tree, meta, size: built.size, files: built.files, objectsWritten: written?.objectCount ?? 0 };
     if (written !== undefined) result.pack = written.packPath;

@@ -1,0 +1,126 @@
+// `medo prefetch`: warm the host's cache with whole wedges from the remote silos, ahead of a build.
+import { statSync } from 'node:fs';
+import { relative, resolve, sep } from 'node:path';
+import { MedoError } from '../../lib/errors.js';
+import { MedoDir } from '../../lib/medo/medo-dir.js';
+import { readTreeptr, rootOid } from '../../lib/medo/treeptr.js';
+import { openCache, parseSize } from '../../lib/remote/cache.js';
+import { prefetch } from '../../lib/remote/prefetch.js';
+import { RemoteStore } from '../../lib/remote/remote-store.js';
+import { Silo, isSilo } from '../../lib/silo/silo.js';
+import { StoreChain } from '../../lib/store-chain.js';
+import type { Command } from '../command.js';
+import { Progress, formatBytes } from '../progress.js';
+import { EXIT_OK, parse, usage } from '../run.js';
+import { REMOTE_HELP, REMOTE_OPTIONS, printEvent, remoteSettings, type RemoteValues } from './remote-options.js';
+
+/** The medo directory and the root ids (tree or blob, and metadata sidecars) that `arg` names. */
+export function prefetchRoots(arg: string): { medoDir: MedoDir; roots: string[]; treeptrs: number } {
+  const path = resolve(arg);
+  let isDir: boolean;
+  try {
+    isDir = statSync(path).isDirectory();
+  } catch (e) {
+    throw new MedoError('ERR_USAGE', `${arg}: no such .treeptr file or medo directory`, { path }, { cause: e });
+  }
+  const medoDir = MedoDir.containing(path);
+  const files = isDir
+    ? medoDir.treeptrs().map((f) => resolve(medoDir.root, f)).filter((f) => path === medoDir.root || f.startsWith(path + sep))
+    : [path];
+  const roots: string[] = [];
+  for (const f of files) {
+    const t = readTreeptr(f);
+    roots.push(rootOid(t));
+    if (t.meta !== undefined) roots.push(t.meta);
+  }
+  if (files.length === 0) usage(`${arg}: no .treeptr files in ${relative(process.cwd(), path) || '.'}`);
+  return { medoDir, roots, treeptrs: files.length };
+}
+
+export interface WarmReport {
+  cacheDir: string;
+  objects: number;
+  bytes: number;
+  fetched: number;
+  fetchedBytes: number;
+  /** Whole packs downloaded (--whole-packs). */
+  packs: number;
+  requests: number;
+  transferred: number;
+}
+
+/**
+ * Makes every object below `roots` readable through medoDir.openStore({ cacheDir }): what the local
+ * silos lack is fetched from the remote ones into the cache. Without remote silos it does nothing.
+ * Shared by prefetch and expand (which is "prefetch, then the local expand").
+ */
+export async function warmCache(medoDir: MedoDir, roots: readonly string[], values: RemoteValues & { 'max-size'?: string }, label: string): Promise<WarmReport> {
+  const { cacheDir, options } = remoteSettings(values);
+  const report: WarmReport = { cacheDir, objects: 0, bytes: 0, fetched: 0, fetchedBytes: 0, packs: 0, requests: 0, transferred: 0 };
+  const urls = medoDir.remoteUrls();
+  if (urls.length === 0) return report;
+  if (values['max-size'] !== undefined) options.maxCacheBytes = parseSize(values['max-size'], '--max-size');
+  const localSilos = medoDir.silos.filter((s) => s.path !== undefined && isSilo(s.path)).map((s) => Silo.open(s.path!));
+  const local = new StoreChain(localSilos, medoDir.root);
+  const cache = openCache(cacheDir);
+  const progress = new Progress(`${label}: fetching (objects)`);
+  let shown = 0;
+  const store = new RemoteStore(urls, cache, {
+    ...options,
+    local,
+    onEvent: (e) => {
+      if (e.kind === 'fetched') {
+        report.fetched++;
+        report.fetchedBytes += e.bytes;
+      } else if (e.kind === 'pack') report.packs++;
+      printEvent('medo', e);
+    },
+  });
+  try {
+    const r = await prefetch(store, roots, {
+      onObject: (p) => {
+        progress.tick(p.bytes - shown);
+        shown = p.bytes;
+      },
+    });
+    store.trim();
+    Object.assign(report, { objects: r.objects, bytes: r.bytes, requests: store.http.stats.requests, transferred: store.http.stats.bytes });
+    return report;
+  } finally {
+    progress.done();
+    store.close();
+    local.close();
+    cache.close();
+  }
+}
+
+export const prefetchCommand: Command = {
+  name: 'prefetch',
+  summary: "fetch a wedge's objects from remote silos into the local cache, in parallel",
+  help: `usage: medo prefetch [options] TREEPTR|MEDO_DIR
+
+Makes every object of the .treeptr (or of every .treeptr in the medo directory, or in a folder of one)
+present in the host's cache of remote silos, so that medo expand, medo verify and medo mount read it
+without the network. Objects in a local silo listed in SILO.json are not copied. Remote silos are asked
+in SILO.json order; a 404 or an error falls through to the next. Everything fetched is checked against
+its id before it is cached; a server that sends wrong bytes is named on stderr, asked once more
+bypassing caches, and then counts as failed for that object. Progress (objects, bytes, rate) is shown
+on a terminal.
+
+${REMOTE_HELP}
+--max-size SIZE  keep the cache's objects under SIZE (like 10G), evicting the least recently used
+
+Exit 3 when an object could not be fetched intact from any silo.
+`,
+  async run(args) {
+    const { values, positionals } = parse({
+      args, allowPositionals: true, options: { ...REMOTE_OPTIONS, 'max-size': { type: 'string' } },
+    });
+    if (positionals.length !== 1) usage('prefetch takes one .treeptr or medo directory');
+    const { medoDir, roots, treeptrs } = prefetchRoots(positionals[0]!);
+    const r = await warmCache(medoDir, roots, values, 'prefetch');
+    process.stdout.write(`${treeptrs} treeptr(s): ${r.objects} objects, ${formatBytes(r.bytes)}; fetched ${r.fetched} objects (${formatBytes(r.fetchedBytes)})` +
+      `${r.packs > 0 ? ` and ${r.packs} whole pack(s)` : ''} in ${r.requests} requests (${formatBytes(r.transferred)} transferred) into ${r.cacheDir}\n`);
+    return EXIT_OK;
+  },
+};

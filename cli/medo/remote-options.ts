@@ -1,0 +1,53 @@
+// The options every command that reads remote silos shares: where the cache is, how long to wait for a
+// server, how many requests at once. Environment defaults: MEDO_CACHE_DIR, MEDO_HTTP_TIMEOUT (seconds).
+import { cacheDirFrom } from '../../lib/remote/cache.js';
+import type { RemoteEvent, RemoteStoreOptions } from '../../lib/remote/remote-store.js';
+import { usage } from '../run.js';
+
+export const REMOTE_OPTIONS = {
+  'cache-dir': { type: 'string' },
+  timeout: { type: 'string' },
+  parallel: { type: 'string' },
+  'whole-packs': { type: 'boolean' },
+} as const;
+
+export const REMOTE_HELP = `--cache-dir DIR  the host's cache of remote silos (default $MEDO_CACHE_DIR, else /var/cache/medo)
+--timeout SECS   fail a request after SECS seconds without progress (default $MEDO_HTTP_TIMEOUT, else 30)
+--parallel N     HTTP requests in flight at once (default 8)
+--whole-packs    download a remote pack whole (checked, then kept in the cache) the first time one of
+                 its objects is needed, rather than Range requests per object`;
+
+function positive(text: string, option: string, integer: boolean): number {
+  const n = Number(text);
+  if (!(Number.isFinite(n) && n > 0 && (!integer || Number.isInteger(n)))) usage(`${option} must be a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(text)}`);
+  return n;
+}
+
+export interface RemoteValues {
+  'cache-dir'?: string;
+  timeout?: string;
+  parallel?: string;
+  'whole-packs'?: boolean;
+}
+
+/** Warnings the library reports as events, printed on stderr: the operator must see a bad server. */
+export function printEvent(program: string, e: RemoteEvent): void {
+  if (e.kind === 'mismatch') {
+    process.stderr.write(`${program}: warning: ${e.url} sent bytes that do not hash to ${e.oid}${e.retry ? '; retrying bypassing caches' : ''}\n`);
+  } else if (e.kind === 'fallthrough') {
+    process.stderr.write(`${program}: warning: ${e.url}: ${e.error.message}; trying the next silo\n`);
+  } else if (e.kind === 'pack-failed') {
+    process.stderr.write(`${program}: warning: ${e.error.message}; fetching its objects one by one instead\n`);
+  }
+}
+
+export function remoteSettings(values: RemoteValues, env: NodeJS.ProcessEnv = process.env): { cacheDir: string; options: RemoteStoreOptions } {
+  const timeoutText = values.timeout ?? env.MEDO_HTTP_TIMEOUT;
+  const options: RemoteStoreOptions = {};
+  if (timeoutText !== undefined && timeoutText !== '') {
+    options.timeoutMs = positive(timeoutText, values.timeout !== undefined ? '--timeout' : 'MEDO_HTTP_TIMEOUT', false) * 1000;
+  }
+  if (values['whole-packs'] === true) options.wholePacks = true;
+  if (values.parallel !== undefined) options.parallel = positive(values.parallel, '--parallel', true);
+  return { cacheDir: cacheDirFrom(values['cache-dir'], env), options };
+}
