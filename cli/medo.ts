@@ -10,6 +10,7 @@ import { mountCommand } from './medo/mount.js';
 import { unmountCommand } from './medo/unmount.js';
 import { prefetchCommand } from './medo/prefetch.js';
 import { cacheCommand } from './medo/cache.js';
+import { statusCommand } from './medo/status.js';
 
 const COMMANDS: Command[] = [
   addCommand,
@@ -19,6 +20,7 @@ const COMMANDS: Command[] = [
   reachableCommand,
   mountCommand,
   unmountCommand,
+  statusCommand,
   prefetchCommand,
   cacheCommand,
 ];

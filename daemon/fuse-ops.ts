@@ -6,6 +6,7 @@
 import { constants } from 'node:fs';
 import { isMedoError } from '../lib/errors.js';
 import type { MountNode, MountSource } from '../lib/mount/source.js';
+import type { MountCounters } from './counters.js';
 import { EROFS, FsError, toErrno } from './errno.js';
 import type { Logger } from './log.js';
 
@@ -77,12 +78,13 @@ export function toStat(node: MountNode, owner: Owner): FuseStat {
 
 const relative = (path: string): string => (path === '/' ? '' : path.slice(1));
 
-export function createOps(source: MountSource, log: Logger, owner: Owner): FuseOps {
+export function createOps(source: MountSource, log: Logger, owner: Owner, counters?: MountCounters): FuseOps {
   const tracing = log.isLevelEnabled('trace');
 
   const fail = (op: string, path: string, e: unknown): number => {
     const { errno, expected } = toErrno(e);
     if (!expected) {
+      if (counters !== undefined) counters.errors++;
       const data = isMedoError(e) ? e.data : {};
       log.error({ op, path, errno, code: (e as { code?: unknown }).code, oid: data.oid, silo: data.store, file: data.path, offset: data.offset,
         err: isMedoError(e) ? e.message : e instanceof Error ? e.stack : String(e) }, `${op} ${path} failed`);
@@ -95,6 +97,7 @@ export function createOps(source: MountSource, log: Logger, owner: Owner): FuseO
   // try { cb(0, await work()) } catch (e) { cb(toErrno(e)) }, without a promise when the work is synchronous
   // (lookups, listings, attributes: most ops), which spares a microtask and an allocation per op.
   const serve = <T>(op: string, path: string, cb: Cb<T>, work: () => T | Promise<T>): void => {
+    counters?.op(op);
     if (tracing) log.trace({ op, path }, 'op');
     let result: T | Promise<T>;
     try {
@@ -117,6 +120,7 @@ export function createOps(source: MountSource, log: Logger, owner: Owner): FuseO
     getattr: (path, cb) => serve('getattr', path, cb, () => toStat(find(path), owner)),
 
     readdir(path, cb) {
+      counters?.op('readdir');
       if (tracing) log.trace({ op: 'readdir', path }, 'op');
       try {
         const dir = find(path);
@@ -138,8 +142,13 @@ export function createOps(source: MountSource, log: Logger, owner: Owner): FuseO
     },
 
     read(path, _fd, buf, len, pos, cb) {
+      counters?.op('read');
       if (tracing) log.trace({ op: 'read', path, pos, len }, 'op');
-      const copy = (data: Buffer): void => cb(data.copy(buf, 0, 0, Math.min(data.length, len)));
+      const copy = (data: Buffer): void => {
+        const n = data.copy(buf, 0, 0, Math.min(data.length, len));
+        if (counters !== undefined) counters.bytesRead += n;
+        cb(n);
+      };
       try {
         const node = find(path);
         if (node.kind === 'dir') throw new FsError('EISDIR');
@@ -173,6 +182,7 @@ export function createOps(source: MountSource, log: Logger, owner: Owner): FuseO
 
   for (const op of WRITE_OPS) {
     ops[op] = (...args: unknown[]) => {
+      counters?.op('refused');
       if (tracing) log.trace({ op, path: args[0] }, 'op refused: read-only');
       (args[args.length - 1] as (err: number) => void)(EROFS);
     };

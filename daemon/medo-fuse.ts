@@ -16,7 +16,7 @@
 // return 0 when the op is missing; flush returns ENOSYS, which the kernel remembers and stops sending;
 // access gives ENOSYS, which the kernel takes as "allowed", and default_permissions does the checking).
 import { createRequire } from 'node:module';
-import { ENODATA, ERANGE } from './errno.js';
+import { EIO, ENODATA, ERANGE } from './errno.js';
 import type { FuseOps } from './fuse-ops.js';
 
 const require = createRequire(import.meta.url);
@@ -32,6 +32,13 @@ export interface MedoFuseOptions {
   nonEmpty?: boolean;
   /** libfuse's debug output on stderr. */
   debug?: boolean;
+  /**
+   * Shorter entry and negative timeouts, for a medo directory that SIGHUP may re-read: libfuse 2's
+   * high-level API (and the binding) has no per-reply timeouts and no way to invalidate a cached name, so a
+   * .treeptr added or removed after the mount is seen by lookups only once these run out.
+   */
+  entryTimeoutSec?: number;
+  negativeTimeoutSec?: number;
 }
 
 /** The binding's class, as far as medo uses it. */
@@ -48,16 +55,45 @@ const Fuse = require('@cocalc/fuse-native') as FuseConstructor & { unmount(mnt: 
 
 type Signal = (res: number, ...rest: unknown[]) => void;
 
+/**
+ * The binding's per-mount native state (fuse_thread_t) lives in a JS Buffer, and holds a uv_async handle that
+ * it registers with the event loop and never closes (its unmount only unrefs it). libuv walks every async
+ * handle of the loop on each wake-up, so that Buffer must never be garbage collected: a daemon that mounts
+ * and unmounts keeps these few KiB per mount for its lifetime (and the binding never joins the mount's
+ * thread). Both are the binding's, bounded by the number of mounts made; the rest of a mount is freed.
+ */
+const pinnedNativeState: unknown[] = [];
+
 export class MedoFuse extends Fuse {
   constructor(mountpoint: string, ops: FuseOps, private readonly medoOptions: MedoFuseOptions = {}) {
     // timeout: false: no per-op timer (each costs a setTimeout); every op here completes on its own.
     super(mountpoint, ops, { timeout: false, mkdir: false, force: false });
   }
 
+  override mount(cb: (err: Error | null) => void): void {
+    super.mount((err) => {
+      const state = (this as unknown as { _thread?: unknown })._thread;
+      if (state !== undefined) pinnedNativeState.push(state);
+      cb(err);
+    });
+  }
+
+  /**
+   * After the unmount: the binding holds a reference to this object (and so to the ops and the source they
+   * close over) for the life of the process, so the ops are swapped for ones that only answer EIO, and the
+   * source can be garbage collected. A request still in flight on a lazily detached mount gets EIO.
+   */
+  release(): void {
+    const dead: FuseOps = {} as FuseOps;
+    for (const name of Object.keys(this.ops)) dead[name] = (...args: unknown[]) => (args[args.length - 1] as (err: number) => void)(EIO);
+    this.ops = dead;
+  }
+
   override _fuseOptions(): string {
     const o = [
       'ro', 'default_permissions', 'kernel_cache', 'use_ino',
-      `entry_timeout=${CACHE_TIMEOUT_SEC}`, `attr_timeout=${CACHE_TIMEOUT_SEC}`, `negative_timeout=${CACHE_TIMEOUT_SEC}`,
+      `entry_timeout=${this.medoOptions.entryTimeoutSec ?? CACHE_TIMEOUT_SEC}`, `attr_timeout=${CACHE_TIMEOUT_SEC}`,
+      `negative_timeout=${this.medoOptions.negativeTimeoutSec ?? CACHE_TIMEOUT_SEC}`,
       'fsname=medo', 'subtype=medo', `max_read=${MAX_READ}`,
     ];
     if (this.medoOptions.allowOther) o.push('allow_other');

@@ -60,6 +60,8 @@ export class ObjectReader {
   readonly inlineMaxBytes: number;
   readonly streamMinBytes: number;
   readonly cacheMinBytes: number;
+  /** Tree and blob cache lookups that found (hits) or did not find (misses) the object: for `medo status`. */
+  readonly cacheStats = { hits: 0, misses: 0 };
 
   constructor(readonly store: ObjectStore, options: ObjectReaderOptions = {}) {
     const blobBytes = options.blobCacheBytes ?? 128 << 20;
@@ -73,7 +75,9 @@ export class ObjectReader {
   /** The parsed tree `oid`. Throws ERR_OBJECT_MISSING / ERR_OBJECT_CORRUPT / ERR_TREE_* naming it. */
   tree(oid: string): DirIndex {
     let dir = this.trees.get(oid);
-    if (dir === undefined) {
+    if (dir !== undefined) this.cacheStats.hits++;
+    else {
+      this.cacheStats.misses++;
       const entries = this.annotate(oid, () => {
         const o = this.store.read(oid);
         if (o === undefined) throw this.missing('tree', oid);
@@ -127,7 +131,11 @@ export class ObjectReader {
     if (offset >= size || length <= 0) return Buffer.alloc(0);
     const end = Math.min(size, offset + length);
     const hit = this.blobs.get(oid) ?? (this.oversized?.oid === oid ? this.oversized.content : undefined);
-    if (hit !== undefined) return this.checked(oid, size, hit).subarray(offset, end);
+    if (hit !== undefined) {
+      this.cacheStats.hits++;
+      return this.checked(oid, size, hit).subarray(offset, end);
+    }
+    this.cacheStats.misses++;
     if (size <= this.inlineMaxBytes) {
       // A file the kernel reads in one request is not kept: the page cache holds it after this read (kernel_cache).
       const content = this.checked(oid, size, this.inflateInline(oid, size));

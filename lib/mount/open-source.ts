@@ -27,6 +27,11 @@ export interface MountSpec {
   /** Only for a git repository: a tree-ish (default HEAD). */
   rev?: string;
   cache?: ObjectReaderOptions;
+  /**
+   * For a medo directory re-read under a live mount (medod's SIGHUP): the previous load's inode table, so a
+   * path keeps its inode number across loads.
+   */
+  inodes?: InodeTable;
 }
 
 export interface OpenedSource {
@@ -39,6 +44,8 @@ export interface OpenedSource {
   /** Things the mount hides or skips (a .treeptr that does not parse, a shadowed one), one line each. */
   problems: string[];
   reader: ObjectReader;
+  /** A medo directory's inode table (see MountSpec.inodes). */
+  inodes?: InodeTable;
   close(): void;
 }
 
@@ -59,11 +66,10 @@ function opened(source: MountSource, kind: SourceKind, path: string, store: Obje
   return { source, kind, path, problems, reader, close: () => { reader.close(); store.close(); } };
 }
 
-function openMedoDir(path: string, cache: ObjectReaderOptions | undefined): OpenedSource {
+function openMedoDir(path: string, cache: ObjectReaderOptions | undefined, table = new InodeTable()): OpenedSource {
   const medo = MedoDir.open(path);
   const store = medo.openStore();
   const reader = new ObjectReader(store, cache);
-  const table = new InodeTable();
   const root = new InodeScope(table, '');
   const problems: string[] = [];
   const subvolumes: Subvolume[] = [];
@@ -81,7 +87,9 @@ function openMedoDir(path: string, cache: ObjectReaderOptions | undefined): Open
   }
   const source = new SubvolumeSource(subvolumes, root);
   for (const sv of source.shadowed) problems.push(`${sv.path}${TREEPTR_EXT}: hidden by another .treeptr at or above its path`);
-  return opened(source, 'medo-dir', medo.root, store, reader, problems);
+  const o = opened(source, 'medo-dir', medo.root, store, reader, problems);
+  o.inodes = table;
+  return o;
 }
 
 /** A single file (blob root) cannot be a mount's root: it shows as the one entry of the root directory. */
@@ -144,7 +152,7 @@ export function openMountSource(spec: MountSpec): OpenedSource {
       return false;
     }
   })();
-  if (isMedo && spec.rev === undefined) return openMedoDir(path, spec.cache);
+  if (isMedo && spec.rev === undefined) return openMedoDir(path, spec.cache, spec.inodes);
   if (findGitDir(path) !== undefined) return openGit(path, spec.rev ?? 'HEAD', spec.cache);
   notGit();
   throw new MedoError('ERR_STORE_NOT_FOUND',

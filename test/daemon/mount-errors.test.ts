@@ -1,20 +1,19 @@
 // What goes wrong, and how it shows: a corrupt pack entry or a missing object is EIO for the one file that
 // needs it (logged with the object id and the silo) while everything else keeps working; bad sources and
-// mountpoints fail before mounting with a message; `medo mount` without --foreground returns once the
-// mount is ready and `medo unmount` takes it down.
+// mountpoints fail before mounting with a message; `medo mount` without --foreground and without a daemon
+// says so (the daemon's own tests are medod*.test.ts).
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { PackFile } from '../../lib/git/pack-file.js';
 import { MODE_FILE, serializeTree } from '../../lib/git/tree.js';
 import { writeTreeptr } from '../../lib/medo/treeptr.js';
 import { Silo } from '../../lib/silo/silo.js';
 import { git, removeDir, sharedTempDir } from '../helpers/git-fixture.js';
 import { buildMedoFixture, writeSourceTree, type MedoFixture } from '../helpers/mount-fixture.js';
-import { REPO_ROOT, forceUnmount, isMounted, medoArgs, removeMountpoint, startMount } from '../helpers/mount-process.js';
+import { REPO_ROOT, isMounted, medoArgs, removeMountpoint, startMount } from '../helpers/mount-process.js';
 
 let root: string;
 let src: string;
@@ -22,7 +21,8 @@ let fx: MedoFixture;
 let counter = 0;
 
 const medo = (args: string[]): { status: number | null; stdout: string; stderr: string } => {
-  const r = spawnSync(process.execPath, medoArgs(args), { cwd: REPO_ROOT, encoding: 'utf8' });
+  // Never the system's socket: a daemon there must not be asked anything by a test.
+  const r = spawnSync(process.execPath, medoArgs(args), { cwd: REPO_ROOT, encoding: 'utf8', env: { ...process.env, MEDO_SOCKET: join(root, 'no-daemon.sock') } });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 };
 
@@ -124,37 +124,13 @@ test('bad sources and mountpoints fail before mounting, with a message', (t) => 
   t.false(isMounted(mnt));
 });
 
-test('background mount: returns once ready, `medo unmount` takes it down and the server exits', async (t) => {
+test('without a daemon, `medo mount` says so, with the way out, and exits 3', (t) => {
   const mnt = mountpoint();
-  const log = join(root, 'background.log');
-  t.teardown(() => removeMountpoint(mnt));
-  const r = medo(['mount', fx.treeptr, mnt, '--log', log]);
-  t.is(r.status, 0, r.stderr);
-  t.teardown(() => forceUnmount(mnt));
-  t.true(isMounted(mnt), 'mounted when the command returns');
-  t.true((await readFile(join(mnt, 'README.md'))).equals(readFileSync(join(src, 'README.md'))));
-  const pid = (JSON.parse(readFileSync(log, 'utf8').split('\n')[0]!) as { pid: number }).pid;
-  const u = medo(['unmount', mnt]);
-  t.is(u.status, 0, u.stderr);
-  t.false(isMounted(mnt));
-  // The server notices within its watch interval; wait for that, bounded.
-  const alive = (): boolean => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  for (let i = 0; i < 100 && alive(); i++) await sleep(100);
-  t.false(alive(), 'the server exited');
-  t.regex(readFileSync(log, 'utf8'), /"reason":"unmounted"/);
-});
-
-test('background mount that fails reports the server\'s error and leaves nothing mounted', (t) => {
-  const mnt = mountpoint();
-  const r = medo(['mount', fx.repo, mnt, '--rev', 'nope', '--log', join(root, 'failed.log')]);
+  const r = medo(['mount', fx.treeptr, mnt]);
   t.is(r.status, 3);
-  t.regex(r.stderr, /unknown revision "nope"/);
+  t.regex(r.stderr, /no medo daemon answers on .*no-daemon\.sock \(no such socket\); start it with 'medod'.*--foreground/);
   t.false(isMounted(mnt));
+  const s = medo(['status']);
+  t.is(s.status, 3);
+  t.regex(s.stderr, /no medo daemon answers/);
 });

@@ -1,0 +1,2 @@
+#!/usr/bin/env node
+import "../dist/mount-helper/mount-fuse-medo.js";
