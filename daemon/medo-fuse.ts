@@ -18,6 +18,7 @@
 import { createRequire } from 'node:module';
 import { EIO, ENODATA, ERANGE } from './errno.js';
 import type { FuseOps } from './fuse-ops.js';
+import { installDirectUnmount } from './unmount.js';
 
 const require = createRequire(import.meta.url);
 
@@ -52,6 +53,8 @@ interface FuseBase {
 type FuseConstructor = new (mnt: string, ops: FuseOps, opts: Record<string, unknown>) => FuseBase;
 
 const Fuse = require('@cocalc/fuse-native') as FuseConstructor & { unmount(mnt: string, cb: (err: Error | null) => void): void };
+// Before any mount: the binding's own unmounts then need no child process (daemon/unmount.ts says why).
+installDirectUnmount();
 
 type Signal = (res: number, ...rest: unknown[]) => void;
 

@@ -3,7 +3,6 @@
 // (state-file.ts) always matches what is mounted. The table keeps what clients asked for: a daemon stopped
 // by a signal unmounts everything but keeps the table, so its next start brings the mounts back; only an
 // unmount request, or an unmount from outside (fusermount -u), removes an entry.
-import { execFile } from 'node:child_process';
 import { chmodSync, mkdirSync, unlinkSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -17,6 +16,7 @@ import { MedoError, isMedoError } from '../lib/errors.js';
 import { MountCounters } from './counters.js';
 import type { Logger } from './log.js';
 import { mountSource, type MountHandle } from './mount.js';
+import { unmountPath } from './unmount.js';
 import { medoMountDevice, mountTable, MEDO_FSTYPE } from './mount-table.js';
 import { ReloadableSource } from './reloadable-source.js';
 import { readState, writeState, type PersistedMount } from './state-file.js';
@@ -47,13 +47,7 @@ interface ActiveMount {
 
 /** Bounds on what the kernel or a helper may take, so a wedged request fails instead of blocking every other one. */
 const MOUNT_READY_TIMEOUT_MS = 30_000;
-const COMMAND_TIMEOUT_MS = 30_000;
 const STOP_WAIT_MS = 10_000;
-
-const run = (cmd: string, args: string[]): Promise<{ ok: boolean; message: string }> => new Promise((resolve) => {
-  execFile(cmd, args, { timeout: COMMAND_TIMEOUT_MS, killSignal: 'SIGKILL' },
-    (err, _out, stderr) => resolve({ ok: err === null, message: String(stderr).trim() || (err?.message ?? '') }));
-});
 
 export class Medod {
   private readonly mounts = new Map<string, ActiveMount>();
@@ -209,7 +203,7 @@ export class Medod {
     }
     // Only medo's own dead mounts: another filesystem's is its owner's business.
     if ((await medoMountDevice(mountpoint)) === undefined) return;
-    const r = await run('fusermount', ['-u', '-z', mountpoint]);
+    const r = await unmountPath(mountpoint, true);
     if (r.ok) this.log.warn({ mountpoint }, 'cleaned a dead mount (transport endpoint not connected)');
     else this.log.error({ mountpoint, err: r.message }, 'cannot clean a dead mount');
   }
@@ -247,9 +241,9 @@ export class Medod {
       if (this.pending.delete(mountpoint)) return;
       throw new MedoError('ERR_NOT_MOUNTED', `${mountpoint} is not mounted by this medod`, { path: mountpoint });
     }
-    // The binding's unmount is `fusermount -uz` (lazy); a plain unmount first refuses a busy mount.
+    // The binding's unmount is lazy (MNT_DETACH, daemon/unmount.ts); a plain unmount first refuses a busy mount.
     if (!lazy) {
-      const r = await run('fusermount', ['-u', mountpoint]);
+      const r = await unmountPath(mountpoint, false);
       if (!r.ok && (await medoMountDevice(mountpoint)) === m.device) {
         throw new MedoError('ERR_MOUNT_FAILED', `cannot unmount ${mountpoint}: ${r.message} (if it is busy, --lazy detaches it now)`, { path: mountpoint });
       }

@@ -11,6 +11,8 @@ export interface NativeHelpers {
   inflateInto(src: Uint8Array, dst: Uint8Array): number;
   /** 0, or a failure status (lib/git/delta.ts). */
   applyDeltaInto(base: Uint8Array, delta: Uint8Array, start: number, dst: Uint8Array): number;
+  /** umount2(2), MNT_DETACH when lazy: 0 or the errno (daemon/unmount.ts). */
+  unmount(path: string, lazy: boolean): number;
 }
 
 function load(): NativeHelpers | undefined {
@@ -23,7 +25,8 @@ function load(): NativeHelpers | undefined {
       try {
         const m = createRequire(import.meta.url)(candidate) as Partial<NativeHelpers>;
         // An older build without every helper is as good as none.
-        return typeof m.inflateInto === 'function' && typeof m.applyDeltaInto === 'function' ? (m as NativeHelpers) : undefined;
+        return typeof m.inflateInto === 'function' && typeof m.applyDeltaInto === 'function' && typeof m.unmount === 'function'
+          ? (m as NativeHelpers) : undefined;
       } catch {
         return undefined;
       }

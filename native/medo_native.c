@@ -16,7 +16,9 @@
 //   -4 truncated insert             -5 insert writes past the result
 //   -6 reserved instruction 0       -7 the result is shorter than declared
 #include <node_api.h>
+#include <errno.h>
 #include <stdint.h>
+#include <sys/mount.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -176,6 +178,26 @@ static napi_value apply_delta_into(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// unmount(path, lazy): umount2(2) for a root daemon, so that unmounting needs no fusermount child: a
+// SIGCHLD delivered to one of libfuse's threads while the binding cancels it can leave libuv's signal
+// lock held forever. Returns 0 or the errno.
+static napi_value unmount_path(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  char path[4096];
+  size_t len = 0;
+  bool lazy = false;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 2 ||
+      napi_get_value_string_utf8(env, argv[0], path, sizeof(path), &len) != napi_ok || len >= sizeof(path) - 1 ||
+      napi_get_value_bool(env, argv[1], &lazy) != napi_ok) {
+    return throw_type_error(env, "unmount(path, lazy) takes a path and a boolean");
+  }
+  int rc = umount2(path, lazy ? MNT_DETACH : 0);
+  napi_value result;
+  napi_create_int32(env, rc == 0 ? 0 : errno, &result);
+  return result;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   instance_t* inst = (instance_t*)calloc(1, sizeof(instance_t));
   if (inst == NULL || napi_set_instance_data(env, inst, finalize_instance, NULL) != napi_ok) {
@@ -188,6 +210,8 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "inflateInto", fn);
   napi_create_function(env, "applyDeltaInto", NAPI_AUTO_LENGTH, apply_delta_into, NULL, &fn);
   napi_set_named_property(env, exports, "applyDeltaInto", fn);
+  napi_create_function(env, "unmount", NAPI_AUTO_LENGTH, unmount_path, NULL, &fn);
+  napi_set_named_property(env, exports, "unmount", fn);
   return exports;
 }
 
