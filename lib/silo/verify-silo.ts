@@ -1,10 +1,11 @@
 // `silo verify`: re-hash every object of a silo, loose and packed, and check every pack's trailers and
 // CRCs. Returns problems; it never stops at the first.
-import { readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PackFile } from '../git/pack-file.js';
 import { verifyPack, type Problem } from '../git/verify-pack.js';
 import { TEMP_PREFIX } from '../io/atomic-write.js';
+import { PACK_LIST, formatPackList, scanPacks } from './pack-list.js';
 import { Silo } from './silo.js';
 
 export type { Problem };
@@ -66,6 +67,7 @@ export function verifySilo(dir: string, onObject?: () => void): SiloReport {
         report.notes.push(`leftover temp file ${path}`);
         continue;
       }
+      if (name === 'packs') continue; // the pack list, checked below
       const m = /^(.*)\.(pack|idx)$/.exec(name);
       if (!m) {
         report.notes.push(`unexpected file ${path}`);
@@ -93,9 +95,24 @@ export function verifySilo(dir: string, onObject?: () => void): SiloReport {
         pack.close();
       }
     }
+    checkPackList(dir, names.includes('packs'), report);
   } finally {
     silo.close();
   }
   report.ok = report.problems.length === 0;
   return report;
+}
+
+/** pack/packs must list exactly the packs in place (static web servers cannot list pack/ for readers). */
+function checkPackList(dir: string, present: boolean, report: SiloReport): void {
+  const path = join(dir, PACK_LIST);
+  const expected = scanPacks(dir);
+  if (!present) {
+    // Not corruption (a silo used only locally needs no list), but a web server would serve no packs.
+    if (expected.length > 0) report.notes.push(`${path} is missing: served over HTTP, this silo shows no packs (run 'silo publish ${dir}')`);
+    return;
+  }
+  if (readFileSync(path, 'utf8') !== formatPackList(expected)) {
+    report.problems.push({ path, message: `does not list exactly the packs in pack/ (run 'silo publish ${dir}')` });
+  }
 }
