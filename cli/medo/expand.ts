@@ -2,14 +2,10 @@
 // was written, left alone, removed and found extra.
 import { quotePath } from '../../lib/git/quote.js';
 import { expandTargets, type ExpandReport } from '../../lib/medo/expand.js';
-import { defaultThreads } from '../../lib/medo/materialize/file-pool.js';
-import { resolveTargets } from '../../lib/medo/resolve-target.js';
-import { rootOid } from '../../lib/medo/treeptr.js';
 import type { Command } from '../command.js';
-import { Progress } from '../progress.js';
 import { EXIT_OK, EXIT_PROBLEMS, parse, usage } from '../run.js';
-import { warmCache } from './prefetch.js';
-import { REMOTE_HELP, REMOTE_OPTIONS } from './remote-options.js';
+import { MATERIALIZE_OPTIONS, setUpMaterialize } from './materialize-setup.js';
+import { REMOTE_HELP } from './remote-options.js';
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
@@ -68,26 +64,13 @@ matches, 1 on a conflict, 3 on failure (a missing or corrupt object is named).
   async run(args) {
     const { values, positionals } = parse({
       args, allowPositionals: true,
-      options: { delete: { type: 'boolean' }, raw: { type: 'boolean' }, jobs: { type: 'string' }, threads: { type: 'string' }, ...REMOTE_OPTIONS },
+      options: { delete: { type: 'boolean' }, ...MATERIALIZE_OPTIONS },
     });
     if (positionals.length !== 2) usage('expand takes a .treeptr or medo directory, and a destination directory');
-    const jobs = values.jobs === undefined ? 32 : Number(values.jobs);
-    if (!Number.isInteger(jobs) || jobs < 1 || jobs > 1024) usage(`--jobs wants a whole number from 1 to 1024, got ${JSON.stringify(values.jobs)}`);
-    const threads = values.threads === undefined ? undefined : Number(values.threads);
-    if (threads !== undefined && !(Number.isInteger(threads) && threads >= 0 && threads <= 64)) {
-      usage(`--threads wants a whole number from 0 to 64, got ${JSON.stringify(values.threads)}`);
-    }
-    const resolved = resolveTargets(positionals[0]!);
-    const roots = resolved.targets.flatMap((t) => [rootOid(t.treeptr), ...(t.treeptr.meta === undefined ? [] : [t.treeptr.meta])]);
-    const { cacheDir } = await warmCache(resolved.medoDir, roots, values, 'expand');
-    const store = resolved.medoDir.openStore({ cacheDir });
-    const progress = new Progress('expand');
-    // A tarball blob counts as one file in its .treeptr but unpacks to many: no percentage then.
-    if (resolved.targets.every((t) => t.treeptr.tree !== undefined)) progress.counts.totalFiles = resolved.targets.reduce((n, t) => n + t.treeptr.files, 0);
+    const { targets, medoDir, store, progress, jobs, threads } = await setUpMaterialize('expand', positionals[0]!, values);
     try {
-      const report = await expandTargets(resolved.targets, store, positionals[1]!, {
-        delete: values.delete === true, unpack: values.raw !== true, concurrency: jobs, medoRoot: resolved.medoDir.root,
-        threads: threads ?? defaultThreads(progress.counts.totalFiles, resolved.targets.reduce((n, t) => n + t.treeptr.size, 0)),
+      const report = await expandTargets(targets, store, positionals[1]!, {
+        delete: values.delete === true, unpack: values.raw !== true, concurrency: jobs, medoRoot: medoDir.root, threads,
         onFile: (bytes) => progress.tick(bytes),
       });
       progress.done();

@@ -1,13 +1,9 @@
 // `medo verify`: compare a directory with .treeptr targets; one line per difference, exit 1 if any.
 import { quotePath } from '../../lib/git/quote.js';
-import { defaultThreads } from '../../lib/medo/materialize/file-pool.js';
-import { resolveTargets } from '../../lib/medo/resolve-target.js';
-import { rootOid } from '../../lib/medo/treeptr.js';
-import { warmCache } from './prefetch.js';
-import { REMOTE_HELP, REMOTE_OPTIONS } from './remote-options.js';
+import { MATERIALIZE_OPTIONS, setUpMaterialize } from './materialize-setup.js';
+import { REMOTE_HELP } from './remote-options.js';
 import { verifyTargets, type Difference, type VerifyReport } from '../../lib/medo/verify-dir.js';
 import type { Command } from '../command.js';
-import { Progress } from '../progress.js';
 import { EXIT_OK, EXIT_PROBLEMS, parse, usage } from '../run.js';
 
 function formatDifference(d: Difference): string {
@@ -62,26 +58,13 @@ that no silo holds is an error naming it, even when DIR holds the right file.
   async run(args) {
     const { values, positionals } = parse({
       args, allowPositionals: true,
-      options: { json: { type: 'boolean' }, raw: { type: 'boolean' }, jobs: { type: 'string' }, threads: { type: 'string' }, ...REMOTE_OPTIONS },
+      options: { json: { type: 'boolean' }, ...MATERIALIZE_OPTIONS },
     });
     if (positionals.length !== 2) usage('verify takes a .treeptr or medo directory, and the directory to check');
-    const jobs = values.jobs === undefined ? 32 : Number(values.jobs);
-    if (!Number.isInteger(jobs) || jobs < 1 || jobs > 1024) usage(`--jobs wants a whole number from 1 to 1024, got ${JSON.stringify(values.jobs)}`);
-    const threads = values.threads === undefined ? undefined : Number(values.threads);
-    if (threads !== undefined && !(Number.isInteger(threads) && threads >= 0 && threads <= 64)) {
-      usage(`--threads wants a whole number from 0 to 64, got ${JSON.stringify(values.threads)}`);
-    }
-    const resolved = resolveTargets(positionals[0]!);
-    const roots = resolved.targets.flatMap((t) => [rootOid(t.treeptr), ...(t.treeptr.meta === undefined ? [] : [t.treeptr.meta])]);
-    const { cacheDir } = await warmCache(resolved.medoDir, roots, values, 'verify');
-    const store = resolved.medoDir.openStore({ cacheDir });
-    const progress = new Progress('verify');
-    // A tarball blob counts as one file in its .treeptr but unpacks to many: no percentage then.
-    if (resolved.targets.every((t) => t.treeptr.tree !== undefined)) progress.counts.totalFiles = resolved.targets.reduce((n, t) => n + t.treeptr.files, 0);
+    const { targets, store, progress, jobs, threads } = await setUpMaterialize('verify', positionals[0]!, values);
     try {
-      const report = await verifyTargets(resolved.targets, store, positionals[1]!, {
-        unpack: values.raw !== true, concurrency: jobs, onFile: (bytes) => progress.tick(bytes),
-        threads: threads ?? defaultThreads(progress.counts.totalFiles, resolved.targets.reduce((n, t) => n + t.treeptr.size, 0)),
+      const report = await verifyTargets(targets, store, positionals[1]!, {
+        unpack: values.raw !== true, concurrency: jobs, onFile: (bytes) => progress.tick(bytes), threads,
       });
       progress.done();
       process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatVerifyReport(report));
