@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { childrenCpuMs, median } from './measure.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const MEDO = join(ROOT, 'bin', 'medo.js');
@@ -27,30 +28,6 @@ const out = resolve(opts.out ?? join(ROOT, 'bench', 'out', 'expand'));
 if (!existsSync(join(ROOT, 'dist', 'cli', 'medo', 'expand.js'))) throw new Error("dist/ is not built: run 'npx tsc -p .' first");
 
 const log = (s) => process.stderr.write(`bench: ${s}\n`);
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-
-const CLOCK_TICKS = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-/** CPU milliseconds (user + system) of this process's waited-for children, from /proc (null elsewhere). */
-function childrenCpuMs() {
-  try {
-    const stat = readFileSync('/proc/self/stat', 'latin1');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[13]) + Number(fields[14])) * 1000) / CLOCK_TICKS;
-  } catch {
-    return null;
-  }
-}
 
 function timed(cmd, args) {
   // Let the previous run's dirty pages reach the disk first, so that no run pays for another's writeback.

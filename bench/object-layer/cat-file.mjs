@@ -3,33 +3,12 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { childrenCpuMs } from '../measure.mjs';
 import { mb, median, pad } from './table.mjs';
 
 const NULL_SHA = '0'.repeat(40);
 // git without user or system configuration, so that e.g. core.deltaBaseCacheLimit is git's default.
 const GIT_ENV = { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' };
-
-const CLOCK_TICKS = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-/**
- * CPU seconds (user + system) of this process's waited-for children, from /proc (Linux; null elsewhere).
- * The machine may be shared: CPU time is steadier than wall time when other work competes for the cores.
- */
-function childrenCpuMs() {
-  try {
-    const stat = readFileSync('/proc/self/stat', 'latin1');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields[0] is field 3, "state"
-    return ((Number(fields[13]) + Number(fields[14])) * 1000) / CLOCK_TICKS; // cutime, cstime
-  } catch {
-    return null;
-  }
-}
 
 /** Wall and CPU time of one run with stdin and stdout redirected to files; throws on a non-zero exit. */
 function timed(cmd, args, stdinPath, stdoutPath, env) {
