@@ -3,8 +3,7 @@
 // set up progress.
 import { defaultThreads } from '../../lib/medo/materialize/file-pool.js';
 import type { MedoDir } from '../../lib/medo/medo-dir.js';
-import { resolveTargets, type Target } from '../../lib/medo/resolve-target.js';
-import { rootOid } from '../../lib/medo/treeptr.js';
+import { resolveTargets, treeptrRoots, type Target } from '../../lib/medo/resolve-target.js';
 import type { ObjectStore } from '../../lib/store.js';
 import { Progress } from '../progress.js';
 import { usage } from '../run.js';
@@ -35,7 +34,7 @@ export async function setUpMaterialize(command: 'expand' | 'verify', source: str
     usage(`--threads wants a whole number from 0 to 64, got ${JSON.stringify(values.threads)}`);
   }
   const resolved = resolveTargets(source);
-  const roots = resolved.targets.flatMap((t) => [rootOid(t.treeptr), ...(t.treeptr.meta === undefined ? [] : [t.treeptr.meta])]);
+  const roots = resolved.targets.flatMap((t) => treeptrRoots(t.treeptr));
   const { cacheDir } = await warmCache(resolved.medoDir, roots, values, command);
   const store = resolved.medoDir.openStore({ cacheDir });
   const progress = new Progress(command);

@@ -1,12 +1,10 @@
 // `medo prefetch`: warm the host's cache with whole wedges from the remote silos, ahead of a build.
-import { statSync } from 'node:fs';
-import { relative, resolve, sep } from 'node:path';
-import { MedoError } from '../../lib/errors.js';
-import { MedoDir } from '../../lib/medo/medo-dir.js';
-import { readTreeptr, rootOid } from '../../lib/medo/treeptr.js';
+import type { MedoDir } from '../../lib/medo/medo-dir.js';
+import { readTreeptr } from '../../lib/medo/treeptr.js';
 import { openCache, parseSize } from '../../lib/remote/cache.js';
 import { prefetch } from '../../lib/remote/prefetch.js';
 import { RemoteStore } from '../../lib/remote/remote-store.js';
+import { treeptrFiles, treeptrRoots } from '../../lib/medo/resolve-target.js';
 import { Silo, isSilo } from '../../lib/silo/silo.js';
 import { StoreChain } from '../../lib/store-chain.js';
 import type { Command } from '../command.js';
@@ -16,25 +14,8 @@ import { REMOTE_HELP, REMOTE_OPTIONS, printEvent, remoteSettings, type RemoteVal
 
 /** The medo directory and the root ids (tree or blob, and metadata sidecars) that `arg` names. */
 export function prefetchRoots(arg: string): { medoDir: MedoDir; roots: string[]; treeptrs: number } {
-  const path = resolve(arg);
-  let isDir: boolean;
-  try {
-    isDir = statSync(path).isDirectory();
-  } catch (e) {
-    throw new MedoError('ERR_USAGE', `${arg}: no such .treeptr file or medo directory`, { path }, { cause: e });
-  }
-  const medoDir = MedoDir.containing(path);
-  const files = isDir
-    ? medoDir.treeptrs().map((f) => resolve(medoDir.root, f)).filter((f) => path === medoDir.root || f.startsWith(path + sep))
-    : [path];
-  const roots: string[] = [];
-  for (const f of files) {
-    const t = readTreeptr(f);
-    roots.push(rootOid(t));
-    if (t.meta !== undefined) roots.push(t.meta);
-  }
-  if (files.length === 0) usage(`${arg}: no .treeptr files in ${relative(process.cwd(), path) || '.'}`);
-  return { medoDir, roots, treeptrs: files.length };
+  const { medoDir, files } = treeptrFiles(arg);
+  return { medoDir, roots: files.flatMap((f) => treeptrRoots(readTreeptr(f))), treeptrs: files.length };
 }
 
 export interface WarmReport {

@@ -7,7 +7,7 @@ import { statSync } from 'node:fs';
 import { basename, isAbsolute, relative, resolve, sep } from 'node:path';
 import { MedoError } from '../errors.js';
 import { MedoDir } from './medo-dir.js';
-import { TREEPTR_EXT, readTreeptr, type Treeptr } from './treeptr.js';
+import { TREEPTR_EXT, readTreeptr, rootOid, type Treeptr } from './treeptr.js';
 
 export interface Target {
   /** '/'-separated path below the destination: the tree's root, or the blob's file. '' is the destination. */
@@ -28,8 +28,11 @@ function withoutExt(name: string): string {
   return name.slice(0, -TREEPTR_EXT.length);
 }
 
-/** Reads the .treeptr(s) `arg` names: a .treeptr file, a medo directory, or a folder inside one. */
-export function resolveTargets(arg: string): ResolvedTargets {
+/**
+ * The .treeptr files `arg` names: a .treeptr file (`single`), or every one below a medo directory or a
+ * folder inside one (`below` is `arg` resolved). Throws a usage error naming `arg` when there is none.
+ */
+export function treeptrFiles(arg: string): { medoDir: MedoDir; files: string[]; single: boolean; below: string } {
   const path = resolve(arg);
   let isDir: boolean;
   try {
@@ -41,20 +44,33 @@ export function resolveTargets(arg: string): ResolvedTargets {
     if (!path.endsWith(TREEPTR_EXT) || basename(path) === TREEPTR_EXT) {
       throw new MedoError('ERR_USAGE', `${arg} is neither a .treeptr file nor a medo directory`, { path });
     }
-    const treeptr = readTreeptr(path);
-    const rel = treeptr.blob !== undefined ? withoutExt(basename(path)) : '';
-    return { medoDir: MedoDir.containing(path), targets: [{ rel, file: path, treeptr, single: true }] };
+    return { medoDir: MedoDir.containing(path), files: [path], single: true, below: path };
+  }
+  const medoDir = MedoDir.containing(path);
+  const files = medoDir.treeptrs().map((r) => resolve(medoDir.root, r)).filter((file) => {
+    const rel = relative(path, file);
+    return !(rel.startsWith(`..${sep}`) || isAbsolute(rel));
+  });
+  if (files.length === 0) throw new MedoError('ERR_USAGE', `${arg}: no .treeptr file in this medo directory`, { path });
+  return { medoDir, files, single: false, below: path };
+}
+
+/** The ids a .treeptr needs first: its tree or blob, and its metadata sidecar. */
+export function treeptrRoots(t: Treeptr): string[] {
+  return t.meta === undefined ? [rootOid(t)] : [rootOid(t), t.meta];
+}
+
+/** Reads the .treeptr(s) `arg` names: a .treeptr file, a medo directory, or a folder inside one. */
+export function resolveTargets(arg: string): ResolvedTargets {
+  const { medoDir, files, single, below } = treeptrFiles(arg);
+  if (single) {
+    const treeptr = readTreeptr(below);
+    const rel = treeptr.blob !== undefined ? withoutExt(basename(below)) : '';
+    return { medoDir, targets: [{ rel, file: below, treeptr, single: true }] };
   }
   // A folder inside a medo directory stands for the .treeptr files below it, placed relative to it.
-  const medoDir = MedoDir.containing(path);
-  const targets = medoDir.treeptrs().flatMap((r) => {
-    const file = resolve(medoDir.root, r);
-    const below = relative(path, file);
-    if (below.startsWith(`..${sep}`) || isAbsolute(below)) return [];
-    return [{ rel: withoutExt(below).split(sep).join('/'), file, treeptr: readTreeptr(file), single: false }];
-  });
-  if (targets.length === 0) throw new MedoError('ERR_USAGE', `${arg}: no .treeptr file in this medo directory`, { path });
-  checkOverlap(targets, path);
+  const targets = files.map((file) => ({ rel: withoutExt(relative(below, file)).split(sep).join('/'), file, treeptr: readTreeptr(file), single: false }));
+  checkOverlap(targets, below);
   return { medoDir, targets };
 }
 

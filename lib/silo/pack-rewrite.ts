@@ -125,26 +125,16 @@ export function removeFiles(paths: readonly string[]): void {
 
 /** Deletes loose object files, then their fan-out directories if that left them empty. */
 export function removeLooseFiles(paths: readonly string[]): void {
-  const dirs = new Set<string>();
-  for (const p of paths) {
-    try {
-      unlinkSync(p);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    }
-    dirs.add(dirname(p));
-  }
-  for (const d of dirs) {
+  removeFiles(paths);
+  for (const d of new Set(paths.map((p) => dirname(p)))) {
     if (readdirSync(d).length === 0) {
       try {
         rmdirSync(d);
         fsyncDir(dirname(d));
-        continue;
       } catch {
         // a writer put something there meanwhile: keep the directory
       }
     }
-    fsyncDir(d);
   }
 }
 
