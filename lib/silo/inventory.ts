@@ -50,10 +50,12 @@ export interface SiloInventory {
   notes: string[];
 }
 
-const LOOSE_NAME = /^[0-9a-f]{38}\.gz$/;
-const HEX2 = /^[0-9a-f]{2}$/;
+/** A loose object's file name below its fan-out directory, and a fan-out directory's name. */
+export const LOOSE_NAME = /^[0-9a-f]{38}\.gz$/;
+export const HEX2 = /^[0-9a-f]{2}$/;
 
-function list(dir: string): string[] {
+/** A directory's entries, sorted; none when it does not exist. */
+export function list(dir: string): string[] {
   try {
     return readdirSync(dir).sort();
   } catch (e) {

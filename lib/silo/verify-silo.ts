@@ -1,11 +1,12 @@
 // `silo verify`: re-hash every object of a silo, loose and packed, and check every pack's trailers and
 // CRCs. Returns problems; it never stops at the first.
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PackFile } from '../git/pack-file.js';
 import { verifyPack, type Problem } from '../git/verify-pack.js';
 import { TEMP_PREFIX } from '../io/atomic-write.js';
 import { PACK_LIST, formatPackList, scanPacks } from './pack-list.js';
+import { HEX2, LOOSE_NAME, list } from './inventory.js';
 import { Silo } from './silo.js';
 
 export type { Problem };
@@ -19,18 +20,6 @@ export interface SiloReport {
   problems: Problem[];
   /** Things that are not corruption but deserve a look: leftover temp files, unknown files. */
   notes: string[];
-}
-
-const LOOSE_NAME = /^[0-9a-f]{38}\.gz$/;
-const HEX2 = /^[0-9a-f]{2}$/;
-
-function list(dir: string): string[] {
-  try {
-    return readdirSync(dir).sort();
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw e;
-  }
 }
 
 export function verifySilo(dir: string, onObject?: () => void): SiloReport {
