@@ -66,7 +66,8 @@ test('kill -9: a blocked reader gets an error, the restarted daemon cleans the d
   reader.stderr.on('data', (c: string) => {
     readerErr += c;
   });
-  const readerDone = new Promise<number | null>((r) => reader.once('exit', (code) => r(code)));
+  // 'close', not 'exit': cat's error message may still be in the pipe at 'exit'.
+  const readerDone = new Promise<number | null>((r) => reader.once('close', (code) => r(code)));
   for (let i = 0; i < 1000 && !/fuse|request_wait_answer/.test(wchan(reader.pid!)); i++) await new Promise((r) => setTimeout(r, 10));
   t.regex(wchan(reader.pid!), /fuse|request_wait_answer/, 'the reader waits on the FUSE request');
   process.kill(d.pid, 'SIGKILL');

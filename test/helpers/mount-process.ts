@@ -61,7 +61,8 @@ export async function startMount(source: string, mnt: string, extra: readonly st
   child.stderr!.on('data', (c: string) => {
     stderr += c;
   });
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  // 'close', not 'exit': the last log lines may still be in the pipe at 'exit'.
+  const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
   let stopped: Promise<number | null> | undefined;
   const stop = (): Promise<number | null> => {
     stopped ??= (async () => {
