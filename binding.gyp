@@ -5,6 +5,12 @@
       "sources": ["native/medo_native.c"],
       "libraries": ["-lz"],
       "cflags": ["-O2", "-Wall", "-Wextra"]
+    },
+    {
+      "target_name": "medo_fuse",
+      "sources": ["native/medo_fuse.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "<!@(pkg-config --cflags fuse3)"],
+      "libraries": ["<!@(pkg-config --libs fuse3)"]
     }
   ]
 }

@@ -18,12 +18,11 @@
 import { createRequire } from 'node:module';
 import { EIO, ENODATA, ERANGE } from './errno.js';
 import type { FuseOps } from './fuse-ops.js';
+import { CACHE_TIMEOUT_SEC } from './mount.js';
 import { installDirectUnmount } from './unmount.js';
 
 const require = createRequire(import.meta.url);
 
-/** Seconds the kernel may keep entries, attributes and negative entries: a day (they never change). */
-export const CACHE_TIMEOUT_SEC = 86_400;
 export const MAX_READ = 128 << 10;
 
 export interface MedoFuseOptions {

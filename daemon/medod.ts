@@ -221,6 +221,7 @@ export class Medod {
     try {
       handle = await mountSource(source, spec.mountpoint, {
         ...spec.options, log: this.log, counters, readyTimeoutMs: MOUNT_READY_TIMEOUT_MS,
+        // For the libfuse 2 backend, which cannot tell the kernel what a reload changed (the low-level one can).
         ...(isMedoDir ? { entryTimeoutSec: MEDO_DIR_ENTRY_TIMEOUT_SEC, negativeTimeoutSec: MEDO_DIR_NEGATIVE_TIMEOUT_SEC } : {}),
       });
     } catch (e) {
@@ -231,7 +232,7 @@ export class Medod {
     const problems = source.opened.problems;
     for (const p of problems) this.log.warn({ source: spec.source }, p);
     this.mounts.set(spec.mountpoint, { spec, source, handle, device, counters, since: new Date(), problems });
-    this.log.info({ source: spec.source, kind: source.opened.kind, rev: spec.rev, mountpoint: spec.mountpoint, device,
+    this.log.info({ source: spec.source, kind: source.opened.kind, rev: spec.rev, mountpoint: spec.mountpoint, device, backend: handle.backend,
       ms: Math.round((performance.now() - started) * 10) / 10 }, 'mounted');
   }
 
@@ -261,7 +262,9 @@ export class Medod {
     for (const [mountpoint, m] of this.mounts) {
       if (m.source.opened.kind !== 'medo-dir') continue;
       try {
-        m.problems = m.source.reload().problems;
+        const r = m.source.reload();
+        m.problems = r.problems;
+        m.handle?.invalidate?.(r.changed);
         for (const p of m.problems) this.log.warn({ source: m.spec.source }, p);
         out.push({ mountpoint, problems: m.problems });
       } catch (e) {
@@ -286,6 +289,7 @@ export class Medod {
       kind: m.source.opened.kind,
       ...(m.spec.rev !== undefined ? { rev: m.spec.rev } : {}),
       options: m.spec.options,
+      backend: m.handle.backend,
       since: m.since.toISOString(),
       uptimeSec: Math.round((Date.now() - m.since.getTime()) / 1000),
       counters: { ops: { ...m.counters.ops }, bytesRead: m.counters.bytesRead, cacheHits: cache.hits, cacheMisses: cache.misses, errors: m.counters.errors },

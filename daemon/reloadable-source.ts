@@ -7,6 +7,10 @@
 // attributes by path for a day, so a .treeptr whose tree changed at the same path needs a remount.
 import { openMountSource, type MountSpec, type OpenedSource } from '../lib/mount/open-source.js';
 import type { DirEntry, MountNode, MountSource, SourceStats } from '../lib/mount/source.js';
+import { SubvolumeSource } from '../lib/mount/subvolume-source.js';
+
+const roots = (source: MountSource): Map<string, string | undefined> =>
+  source instanceof SubvolumeSource ? source.roots() : new Map();
 
 export class ReloadableSource implements MountSource {
   private current: OpenedSource;
@@ -21,15 +25,21 @@ export class ReloadableSource implements MountSource {
     return this.current;
   }
 
-  /** Re-reads SOURCE. Throws (and keeps serving the previous load) when it no longer opens. */
-  reload(): { problems: string[] } {
+  /**
+   * Re-reads SOURCE. Throws (and keeps serving the previous load) when it no longer opens. `changed` names
+   * the subvolume paths added, removed or pointing at another tree: what the kernel's caches must forget.
+   */
+  reload(): { problems: string[]; changed: string[] } {
     const next = openMountSource({ ...this.spec, ...(this.current.inodes !== undefined ? { inodes: this.current.inodes } : {}) });
     this.retired?.close();
     this.pastStats.hits += this.current.reader.cacheStats.hits;
     this.pastStats.misses += this.current.reader.cacheStats.misses;
+    const before = roots(this.current.source);
+    const after = roots(next.source);
+    const changed = [...new Set([...before.keys(), ...after.keys()])].filter((p) => before.get(p) !== after.get(p) || before.has(p) !== after.has(p));
     this.retired = this.current;
     this.current = next;
-    return { problems: next.problems };
+    return { problems: next.problems, changed };
   }
 
   cacheStats(): { hits: number; misses: number } {

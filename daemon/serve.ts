@@ -39,7 +39,7 @@ function notify(fd: number | undefined, line: string): void {
 }
 
 /** Resolves with what ended the mount: a signal, or "unmounted" when it disappeared from the mount table. */
-function untilDone(mountpoint: string, device: string | undefined): Promise<string> {
+function untilDone(mountpoint: string, device: string | undefined, closed: Promise<unknown> | undefined): Promise<string> {
   return new Promise((resolve) => {
     let done = false;
     const finish = (why: string): void => {
@@ -53,6 +53,8 @@ function untilDone(mountpoint: string, device: string | undefined): Promise<stri
     const onTerm = (): void => finish('SIGTERM');
     process.on('SIGINT', onInt);
     process.on('SIGTERM', onTerm);
+    // The low-level backend knows when the kernel lets go; the libfuse 2 one is watched in the mount table.
+    void closed?.then(() => finish('unmounted'));
     (async () => {
       while (!done) {
         await sleep(WATCH_INTERVAL_MS, undefined, { ref: false });
@@ -77,11 +79,11 @@ export async function serve(options: ServeOptions, log: Logger = createLogger(op
     throw e;
   }
   const device = await medoMountDevice(handle.mountpoint);
-  log.info({ source: opened.path, kind: opened.kind, rev: options.rev, resolved: opened.resolved, mountpoint: handle.mountpoint, device,
+  log.info({ source: opened.path, kind: opened.kind, rev: options.rev, resolved: opened.resolved, mountpoint: handle.mountpoint, device, backend: handle.backend,
     ms: Math.round((performance.now() - started) * 10) / 10 }, 'mounted');
   notify(options.readyFd, 'ready');
 
-  const why = await untilDone(handle.mountpoint, device);
+  const why = await untilDone(handle.mountpoint, device, handle.closed);
   let code = 0;
   if (why !== 'unmounted') {
     try {

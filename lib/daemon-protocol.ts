@@ -64,6 +64,8 @@ export interface MountStatus {
   kind: string;
   rev?: string;
   options: MountFlags;
+  /** The FUSE backend serving it: "lowlevel" (libfuse 3 addon) or "highlevel" (libfuse 2 binding). */
+  backend: string;
   /** ISO time the mount became ready. */
   since: string;
   uptimeSec: number;

@@ -15,25 +15,32 @@ export interface NativeHelpers {
   unmount(path: string, lazy: boolean): number;
 }
 
-function load(): NativeHelpers | undefined {
-  if (process.env.MEDO_NO_NATIVE) return undefined;
-  // This module runs from the source tree (under tsx) and from dist/lib/: look upward for build/.
+/**
+ * build/Release/NAME.node of this checkout, or undefined. This module runs from the source tree (under tsx)
+ * and from dist/lib/: look upward for build/.
+ */
+export function findAddon(name: string): string | undefined {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 4; i++) {
-    const candidate = join(dir, 'build', 'Release', 'medo_native.node');
-    if (existsSync(candidate)) {
-      try {
-        const m = createRequire(import.meta.url)(candidate) as Partial<NativeHelpers>;
-        // An older build without every helper is as good as none.
-        return typeof m.inflateInto === 'function' && typeof m.applyDeltaInto === 'function' && typeof m.unmount === 'function'
-          ? (m as NativeHelpers) : undefined;
-      } catch {
-        return undefined;
-      }
-    }
+    const candidate = join(dir, 'build', 'Release', `${name}.node`);
+    if (existsSync(candidate)) return candidate;
     dir = dirname(dir);
   }
   return undefined;
+}
+
+function load(): NativeHelpers | undefined {
+  if (process.env.MEDO_NO_NATIVE) return undefined;
+  const file = findAddon('medo_native');
+  if (file === undefined) return undefined;
+  try {
+    const m = createRequire(import.meta.url)(file) as Partial<NativeHelpers>;
+    // An older build without every helper is as good as none.
+    return typeof m.inflateInto === 'function' && typeof m.applyDeltaInto === 'function' && typeof m.unmount === 'function'
+      ? (m as NativeHelpers) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export const native: NativeHelpers | undefined = load();

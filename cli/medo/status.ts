@@ -30,7 +30,7 @@ function mountLines(m: MountStatus): string[] {
   return [
     `${m.mountpoint}`,
     `  source    ${m.source} (${m.kind}${m.rev !== undefined ? `, rev ${m.rev}` : ''})${flags.length > 0 ? ` [${flags.join(', ')}]` : ''}`,
-    `  up        ${duration(m.uptimeSec)} (since ${m.since})`,
+    `  up        ${duration(m.uptimeSec)} (since ${m.since}), ${m.backend === 'lowlevel' ? 'libfuse 3 low-level' : 'libfuse 2'} backend`,
     `  ops       ${ops}`,
     `  served    ${bytes(c.bytesRead)}; cache ${c.cacheHits} hits, ${c.cacheMisses} misses; ${c.errors} errors`,
     ...m.problems.map((p) => `  skipped   ${p}`),

@@ -82,6 +82,13 @@ export class SubvolumeSource implements MountSource {
     this.mounted.set(sv.path, sv);
   }
 
+  /** Each subvolume's path and the id of its root object: what a re-read compares (ReloadableSource). */
+  roots(): Map<string, string | undefined> {
+    const out = new Map<string, string | undefined>();
+    for (const [path, sv] of this.mounted) out.set(path, (sv.source as { root?: { oid: string } }).root?.oid);
+    return out;
+  }
+
   /** The subvolume `path` falls in and the path inside it; undefined when it falls in none. */
   private route(path: string): { sv: Subvolume; rest: string } | undefined {
     let at = path.indexOf('/');

@@ -1,0 +1,286 @@
+// FUSE operations over a MountSource for the low-level server (native/medo_fuse.c). The kernel names
+// nodes by inode number; the source names them by path. Every inode number the kernel holds came from a
+// lookup or readdirplus answer given here, so a map from number to path, filled as those answers go out,
+// is all the translation needed (the numbers come from the mount's inode table and never change).
+//
+// Each request arrives as handler(op, id, ino, a, b) and is answered, now or after a read finishes,
+// through the addon's reply functions with the same id. Every path through an op answers exactly once:
+// the kernel waits for the answer, and a request never answered would hang its caller.
+import { constants } from 'node:fs';
+import { constants as osConstants } from 'node:os';
+import { isMedoError } from '../lib/errors.js';
+import { joinPath, type DirEntry, type MountNode, type MountSource } from '../lib/mount/source.js';
+import type { MountCounters } from './counters.js';
+import { FsError, toErrno } from './errno.js';
+import type { Logger } from './log.js';
+
+/** The addon's functions that answer a request (native/medo_fuse.c says what each argument is). */
+export interface ReplyFunctions {
+  replyErr(h: unknown, id: number, errno: number): void;
+  replyEntry(h: unknown, id: number, ino: number, mode: number, nlink: number, size: number, mtimeSec: number, mtimeNsec: number): void;
+  replyAttr(h: unknown, id: number, ino: number, mode: number, nlink: number, size: number, mtimeSec: number, mtimeNsec: number): void;
+  replyBuf(h: unknown, id: number, bytes: Uint8Array, length?: number): void;
+  replyXattrSize(h: unknown, id: number, size: number): void;
+  replyReadlink(h: unknown, id: number, target: string): void;
+  replyStatfs(h: unknown, id: number, blocks: number, files: number, bsize: number, namemax: number): void;
+  replyDir(h: unknown, id: number, plus: boolean, size: number, firstIndex: number, entries: Uint8Array, count: number): void;
+  readonly DIRENT_HEADER: number;
+}
+
+export const OP = {
+  INIT: 1, EXIT: 2, LOOKUP: 3, GETATTR: 4, READLINK: 5, READ: 6, READDIR: 7, READDIRPLUS: 8, GETXATTR: 9, LISTXATTR: 10, STATFS: 11,
+} as const;
+
+// PENDING: lib/mount/fetch-on-miss.ts (being written) replaces this.
+const withFetch = <T>(_source: MountSource, work: () => T | Promise<T>): T | Promise<T> => work();
+
+const OP_NAMES = ['', 'init', 'exit', 'lookup', 'getattr', 'readlink', 'read', 'readdir', 'readdirplus', 'getxattr', 'listxattr', 'statfs'];
+const TYPE_BITS = { dir: constants.S_IFDIR, file: constants.S_IFREG, symlink: constants.S_IFLNK } as const;
+const BLOCK = 4096;
+/** Directory listings kept between the chunks of one `readdir` (the kernel asks for a buffer at a time). */
+const LISTINGS_KEPT = 16;
+
+interface Listing {
+  /** '.', '..', then the entries in the source's order. */
+  names: string[];
+  entries: (DirEntry | undefined)[];
+  dir: MountNode;
+  parent: MountNode;
+}
+
+const modeOf = (n: MountNode): number => TYPE_BITS[n.kind] | n.perm;
+const direntSize = (nameBytes: number): number => (24 + nameBytes + 7) & ~7;
+/** fuse_direntplus: a fuse_entry_out (128 bytes) before the dirent. */
+const DIRENTPLUS_EXTRA = 128;
+
+export class LowLevelOps {
+  /** Inode number -> path relative to the root, for every number the kernel has been given. */
+  private readonly paths = new Map<number, string>([[1, '']]);
+  private readonly listings = new Map<number, Listing>();
+  private readonly tracing: boolean;
+  /** Set once the mount is gone: every request still arriving (a lazily detached mount) gets EIO. */
+  private released = false;
+
+  constructor(private readonly native: ReplyFunctions, private handle: unknown, private source: MountSource,
+    private readonly log: Logger, private readonly counters?: MountCounters) {
+    this.tracing = log.isLevelEnabled('trace');
+  }
+
+  attach(handle: unknown): void {
+    this.handle = handle;
+  }
+
+  release(): void {
+    this.released = true;
+    this.listings.clear();
+    // Nothing reads the source once released (dispatch answers EIO first): let it be collected.
+    this.source = null as unknown as MountSource;
+  }
+
+  /**
+   * For each path, and each folder above it: the kernel forgets the name in its parent (a cached entry or
+   * a cached absence) and the folder's attributes and listing. Only numbers the kernel was given matter.
+   */
+  invalidate(paths: readonly string[], invalEntry: (parent: number, name: string) => void, invalInode: (ino: number) => void): void {
+    const inoOf = new Map<string, number>();
+    for (const [ino, path] of this.paths) inoOf.set(path, ino);
+    const folders = new Set<string>();
+    for (const path of paths) {
+      for (let p = path; p !== ''; ) {
+        const cut = p.lastIndexOf('/');
+        const parent = cut < 0 ? '' : p.slice(0, cut);
+        const parentIno = inoOf.get(parent);
+        if (parentIno !== undefined) invalEntry(parentIno, p.slice(cut + 1));
+        folders.add(parent);
+        p = parent;
+      }
+      const ino = inoOf.get(path);
+      if (ino !== undefined) invalInode(ino);
+    }
+    for (const f of folders) {
+      const ino = inoOf.get(f);
+      if (ino !== undefined) invalInode(ino);
+    }
+    this.listings.clear();
+  }
+
+  /** Dispatches one request; INIT and EXIT are the mount's (fuse-lowlevel.ts) and never reach here. */
+  dispatch(op: number, id: number, ino: number, a: unknown, b: unknown): void {
+    const name = OP_NAMES[op] ?? `op ${op}`;
+    this.counters?.op(name);
+    if (this.tracing) this.log.trace({ op: name, ino, a, b }, 'op');
+    if (this.released) return this.native.replyErr(this.handle, id, -toErrno(new FsError('EIO')).errno);
+    try {
+      switch (op) {
+        case OP.LOOKUP: return this.lookup(id, ino, a as string);
+        case OP.GETATTR: return this.answer(id, name, ino, () => this.node(ino), (n) => this.replyAttr(id, n));
+        case OP.READLINK: return this.answer(id, name, ino, () => this.readlink(ino), (t) => this.native.replyReadlink(this.handle, id, t));
+        case OP.READ: return this.read(id, ino, a as number, b as number);
+        case OP.READDIR: return this.readdir(id, ino, a as number, b as number, false);
+        case OP.READDIRPLUS: return this.readdir(id, ino, a as number, b as number, true);
+        case OP.GETXATTR: return this.answer(id, name, ino, () => this.xattr(ino, a as string), (v) => this.replyXattr(id, v, b as number));
+        case OP.LISTXATTR: return this.answer(id, name, ino, () => this.xattrNames(ino), (v) => this.replyXattr(id, v, a as number));
+        case OP.STATFS: return this.answer(id, name, ino, () => this.source.statfs(), (s) =>
+          this.native.replyStatfs(this.handle, id, Math.ceil(s.bytes / BLOCK), s.files, BLOCK, 255));
+        default: return this.native.replyErr(this.handle, id, osConstants.errno.ENOSYS);
+      }
+    } catch (e) {
+      this.fail(id, name, ino, e);
+    }
+  }
+
+  private fail(id: number, op: string, ino: number, e: unknown): void {
+    const { errno, expected } = toErrno(e);
+    if (!expected) {
+      if (this.counters !== undefined) this.counters.errors++;
+      const data = isMedoError(e) ? e.data : {};
+      const path = this.paths.get(ino);
+      this.log.error({ op, path, ino, errno, code: (e as { code?: unknown }).code, oid: data.oid, silo: data.store, file: data.path, offset: data.offset,
+        err: isMedoError(e) ? e.message : e instanceof Error ? e.stack : String(e) }, `${op} ${path ?? `inode ${ino}`} failed`);
+    } else if (this.tracing) {
+      this.log.trace({ op, ino, errno }, 'op refused');
+    }
+    this.native.replyErr(this.handle, id, -errno);
+  }
+
+  /** Runs `work` (fetching missing objects first when the source can), then `reply`; any failure answers an errno. */
+  private answer<T>(id: number, op: string, ino: number, work: () => T | Promise<T>, reply: (v: T) => void): void {
+    let result: T | Promise<T>;
+    try {
+      result = withFetch(this.source, work);
+    } catch (e) {
+      return this.fail(id, op, ino, e);
+    }
+    if (result instanceof Promise) result.then(reply, (e: unknown) => this.fail(id, op, ino, e)).catch((e: unknown) => this.fail(id, op, ino, e));
+    else reply(result);
+  }
+
+  private pathOf(ino: number): string {
+    const path = this.paths.get(ino);
+    // Only after a medo directory was re-read without the name: the kernel's number is stale.
+    if (path === undefined) throw new FsError('ENOENT');
+    return path;
+  }
+
+  private node(ino: number): MountNode {
+    const node = this.source.lookup(this.pathOf(ino));
+    if (node === undefined) throw new FsError('ENOENT');
+    return node;
+  }
+
+  private replyAttr(id: number, n: MountNode): void {
+    this.native.replyAttr(this.handle, id, n.ino, modeOf(n), n.nlink, n.size, n.mtimeSec, n.mtimeNsec);
+  }
+
+  private lookup(id: number, parent: number, name: string): void {
+    const path = joinPath(this.pathOf(parent), name);
+    this.answer(id, 'lookup', parent, () => this.source.lookup(path), (n) => {
+      if (n === undefined) return this.native.replyEntry(this.handle, id, 0, 0, 0, 0, 0, 0);
+      this.paths.set(n.ino, path);
+      this.native.replyEntry(this.handle, id, n.ino, modeOf(n), n.nlink, n.size, n.mtimeSec, n.mtimeNsec);
+    });
+  }
+
+  private readlink(ino: number): string {
+    const n = this.node(ino);
+    if (n.kind !== 'symlink') throw new FsError('EINVAL');
+    return this.source.readlink(n);
+  }
+
+  private read(id: number, ino: number, size: number, offset: number): void {
+    this.answer(id, 'read', ino, () => {
+      const n = this.node(ino);
+      if (n.kind === 'dir') throw new FsError('EISDIR');
+      return this.source.read(n, offset, size);
+    }, (data) => {
+      if (this.counters !== undefined) this.counters.bytesRead += Math.min(data.length, size);
+      this.native.replyBuf(this.handle, id, data, size);
+    });
+  }
+
+  private listing(ino: number): Listing {
+    let l = this.listings.get(ino);
+    if (l !== undefined) return l;
+    const path = this.pathOf(ino);
+    const dir = this.node(ino);
+    if (dir.kind !== 'dir') throw new FsError('ENOTDIR');
+    const entries = this.source.list(path) ?? [];
+    const parent = path === '' ? dir : this.source.lookup(path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '') ?? dir;
+    l = { names: ['.', '..', ...entries.map((e) => e.name)], entries: [undefined, undefined, ...entries], dir, parent };
+    if (this.listings.size >= LISTINGS_KEPT) this.listings.delete(this.listings.keys().next().value!);
+    this.listings.set(ino, l);
+    return l;
+  }
+
+  /**
+   * Entries from index `first` that fit in `size` bytes, packed for the addon (DIRENT_HEADER bytes and the
+   * name each). With `plus` each carries its attributes, so the kernel needs no lookup afterwards.
+   */
+  private readdir(id: number, ino: number, size: number, first: number, plus: boolean): void {
+    this.answer(id, plus ? 'readdirplus' : 'readdir', ino, () => {
+      const l = this.listing(ino);
+      const names: Buffer[] = [];
+      let room = size;
+      for (let i = first; i < l.names.length; i++) {
+        const bytes = Buffer.from(l.names[i]!, 'utf8');
+        const need = direntSize(bytes.length) + (plus ? DIRENTPLUS_EXTRA : 0);
+        if (need > room) break;
+        room -= need;
+        names.push(bytes);
+      }
+      const header = this.native.DIRENT_HEADER;
+      const dirPath = this.paths.get(ino)!;
+      const out = Buffer.allocUnsafe(names.reduce((s, b) => s + header + b.length, 0));
+      let pos = 0;
+      names.forEach((bytes, k) => {
+        const i = first + k;
+        const e = l.entries[i];
+        const dots = e === undefined ? (i === 0 ? l.dir : l.parent) : undefined;
+        let entryIno = dots?.ino ?? e!.ino;
+        let mode = dots !== undefined ? TYPE_BITS.dir : TYPE_BITS[e!.kind];
+        let nlink = 0, fileSize = 0, mtimeSec = 0, mtimeNsec = 0;
+        if (plus) {
+          try {
+            const n = dots ?? e!.node();
+            [entryIno, mode, nlink, fileSize, mtimeSec, mtimeNsec] = [n.ino, modeOf(n), n.nlink, n.size, n.mtimeSec, n.mtimeNsec];
+            if (e !== undefined) this.paths.set(e.ino, joinPath(dirPath, e.name));
+          } catch {
+            // A damaged object: the name goes out without attributes (nlink 0); its own lookup answers EIO.
+            nlink = 0;
+          }
+        }
+        out.writeDoubleLE(entryIno, pos);
+        out.writeUInt32LE(mode, pos + 8);
+        out.writeUInt32LE(nlink, pos + 12);
+        out.writeDoubleLE(fileSize, pos + 16);
+        out.writeDoubleLE(mtimeSec, pos + 24);
+        out.writeUInt32LE(mtimeNsec, pos + 32);
+        out.writeUInt16LE(bytes.length, pos + 36);
+        bytes.copy(out, pos + header);
+        pos += header + bytes.length;
+      });
+      return { out, count: names.length };
+    }, ({ out, count }) => {
+      this.native.replyDir(this.handle, id, plus, size, first, out, count);
+      // The kernel asks until it gets an empty answer: the listing is done with then.
+      if (count === 0) this.listings.delete(ino);
+    });
+  }
+
+  private xattr(ino: number, name: string): Buffer {
+    const v = this.source.xattr(this.node(ino), name);
+    if (v === undefined) throw new FsError('ENODATA');
+    return v;
+  }
+
+  private xattrNames(ino: number): Buffer {
+    return Buffer.from(this.source.xattrNames(this.node(ino)).map((n) => `${n}\0`).join(''), 'utf8');
+  }
+
+  /** getxattr(2)/listxattr(2) semantics: size 0 asks for the length; a value longer than the buffer is ERANGE. */
+  private replyXattr(id: number, value: Buffer, size: number): void {
+    if (size === 0) this.native.replyXattrSize(this.handle, id, value.length);
+    else if (value.length > size) this.native.replyErr(this.handle, id, osConstants.errno.ERANGE);
+    else this.native.replyBuf(this.handle, id, value);
+  }
+}

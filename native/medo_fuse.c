@@ -1,0 +1,771 @@
+// medo's FUSE server on libfuse 3's low-level API (daemon/fuse-lowlevel.ts drives it).
+//
+// Why it exists: the libfuse 2 binding names files by path and sends every open, release and first stat
+// into JavaScript. Here the kernel is told, at FUSE_INIT, that open and opendir need no answer
+// (FUSE_CAP_NO_OPEN_SUPPORT / NO_OPENDIR_SUPPORT: it then keeps page and readdir caches across opens), that
+// symlinks may be cached, and directories are listed with attributes (readdirplus); forget, release and
+// names outside the user.* xattr namespace are answered here. What crosses into JavaScript is what needs
+// the tree: lookup, getattr, readlink, read, readdir, statfs and user.* xattrs.
+//
+// Threads: one thread per mount runs fuse_session_loop (all signals blocked, so Node's handlers stay on
+// the main thread). It copies each request into a message and hands it to JavaScript through a
+// thread-safe function without waiting; JavaScript answers later, on its own thread, through the reply
+// functions below (libfuse's replies may come from any thread). A request is named to JavaScript by a
+// number, an index into this mount's table of pending requests plus a generation, so a stale or doubled
+// answer finds nothing rather than a freed request.
+//
+// Lifecycle: mount() mounts and starts the thread; JavaScript hears "init" once the kernel's FUSE_INIT is
+// answered (the mount is ready), and "exit" once the loop has ended (the mount was unmounted or its
+// connection aborted); it then calls destroy(), which joins the thread, fails what is still pending and
+// frees the session. Unmounting itself is umount2(2) or fusermount3 -u, done by the caller.
+#define FUSE_USE_VERSION 34
+#define _GNU_SOURCE
+#include <fuse_lowlevel.h>
+#include <node_api.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+enum {
+  OP_INIT = 1, OP_EXIT, OP_LOOKUP, OP_GETATTR, OP_READLINK, OP_READ, OP_READDIR, OP_READDIRPLUS,
+  OP_GETXATTR, OP_LISTXATTR, OP_STATFS,
+};
+
+#define INDEX_BITS 24
+#define INDEX_SPAN ((uint32_t)1 << INDEX_BITS)
+#define GEN_MASK 0x0fffffffu /* id = gen * 2^24 + index < 2^52: exact as a double */
+
+typedef struct {
+  int op;
+  double id;
+  uint64_t ino;
+  uint64_t size;
+  int64_t off;
+  char name[]; /* lookup, getxattr: NUL-terminated */
+} message_t;
+
+typedef struct {
+  struct fuse_session* se;
+  pthread_t thread;
+  int thread_started;
+  int loop_status;
+  napi_threadsafe_function tsfn;
+  double entry_timeout, attr_timeout, negative_timeout;
+  uid_t uid;
+  gid_t gid;
+  unsigned granted; /* capabilities wanted and granted at init */
+  pthread_mutex_t lock;
+  fuse_req_t* slots;
+  uint32_t* gens;
+  uint32_t* free_list;
+  uint32_t nslots, nfree;
+  int destroyed;
+  int tsfn_finalized;
+  int external_finalized;
+} mount_t;
+
+static void free_mount(mount_t* m) {
+  free(m->slots);
+  free(m->gens);
+  free(m->free_list);
+  pthread_mutex_destroy(&m->lock);
+  free(m);
+}
+
+/* ---- the table of pending requests ---- */
+
+static double slot_put(mount_t* m, fuse_req_t req) {
+  pthread_mutex_lock(&m->lock);
+  if (m->nfree == 0) {
+    uint32_t n = m->nslots == 0 ? 64 : m->nslots * 2;
+    fuse_req_t* slots = n <= INDEX_SPAN ? realloc(m->slots, n * sizeof *slots) : NULL;
+    uint32_t* gens = slots ? realloc(m->gens, n * sizeof *gens) : NULL;
+    uint32_t* free_list = gens ? realloc(m->free_list, n * sizeof *free_list) : NULL;
+    if (slots) m->slots = slots;
+    if (gens) m->gens = gens;
+    if (free_list == NULL) {
+      pthread_mutex_unlock(&m->lock);
+      return -1;
+    }
+    m->free_list = free_list;
+    for (uint32_t i = m->nslots; i < n; i++) {
+      m->slots[i] = NULL;
+      m->gens[i] = 0;
+      m->free_list[m->nfree++] = n - 1 - (i - m->nslots);
+    }
+    m->nslots = n;
+  }
+  uint32_t index = m->free_list[--m->nfree];
+  m->slots[index] = req;
+  m->gens[index] = (m->gens[index] + 1) & GEN_MASK;
+  double id = (double)m->gens[index] * INDEX_SPAN + index;
+  pthread_mutex_unlock(&m->lock);
+  return id;
+}
+
+static fuse_req_t slot_take(mount_t* m, double id) {
+  if (!(id >= 0) || id >= 4503599627370496.0) return NULL;
+  uint64_t n = (uint64_t)id;
+  uint32_t index = (uint32_t)(n % INDEX_SPAN);
+  uint32_t gen = (uint32_t)(n / INDEX_SPAN);
+  fuse_req_t req = NULL;
+  pthread_mutex_lock(&m->lock);
+  if (index < m->nslots && m->slots[index] != NULL && m->gens[index] == gen) {
+    req = m->slots[index];
+    m->slots[index] = NULL;
+    m->free_list[m->nfree++] = index;
+  }
+  pthread_mutex_unlock(&m->lock);
+  return req;
+}
+
+/* ---- the loop thread: requests into messages ---- */
+
+static void post(mount_t* m, int op, fuse_req_t req, uint64_t ino, uint64_t size, int64_t off, const char* name) {
+  size_t name_len = name ? strlen(name) : 0;
+  message_t* msg = malloc(sizeof *msg + name_len + 1);
+  double id = msg && req ? slot_put(m, req) : 0;
+  if (msg == NULL || id < 0) {
+    free(msg);
+    if (req) fuse_reply_err(req, ENOMEM);
+    return;
+  }
+  msg->op = op;
+  msg->id = id;
+  msg->ino = ino;
+  msg->size = size;
+  msg->off = off;
+  if (name) memcpy(msg->name, name, name_len);
+  msg->name[name_len] = '\0';
+  if (napi_call_threadsafe_function(m->tsfn, msg, napi_tsfn_nonblocking) != napi_ok) {
+    fuse_req_t r = req ? slot_take(m, id) : NULL;
+    if (r) fuse_reply_err(r, EIO);
+    free(msg);
+  }
+}
+
+static void ll_init(void* userdata, struct fuse_conn_info* conn) {
+  mount_t* m = userdata;
+  // Content never changes: the kernel need not ask before using its caches.
+  unsigned want = FUSE_CAP_NO_OPEN_SUPPORT | FUSE_CAP_NO_OPENDIR_SUPPORT | FUSE_CAP_CACHE_SYMLINKS | FUSE_CAP_READDIRPLUS;
+  conn->want |= want & conn->capable;
+  // Always readdirplus (one crossing gives names and attributes), and never drop pages on a getattr.
+  conn->want &= ~(unsigned)(FUSE_CAP_READDIRPLUS_AUTO | FUSE_CAP_AUTO_INVAL_DATA);
+  if (conn->max_background < 64) conn->max_background = 64;
+  if (conn->congestion_threshold < 48) conn->congestion_threshold = 48;
+  m->granted = conn->want;
+  post(m, OP_INIT, NULL, conn->want, conn->capable, 0, NULL);
+}
+
+static void ll_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  post(fuse_req_userdata(req), OP_LOOKUP, req, parent, 0, 0, name);
+}
+
+static void ll_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
+  // Inode numbers are stable for the life of the mount; nothing is freed when the kernel forgets one.
+  (void)ino;
+  (void)nlookup;
+  fuse_reply_none(req);
+}
+
+static void ll_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data* forgets) {
+  (void)count;
+  (void)forgets;
+  fuse_reply_none(req);
+}
+
+static void ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
+  (void)fi;
+  post(fuse_req_userdata(req), OP_GETATTR, req, ino, 0, 0, NULL);
+}
+
+static void ll_readlink(fuse_req_t req, fuse_ino_t ino) {
+  post(fuse_req_userdata(req), OP_READLINK, req, ino, 0, 0, NULL);
+}
+
+// Sent only by a kernel without no-open support (or before it learns of it): answered here.
+static void ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
+  (void)ino;
+  mount_t* m = fuse_req_userdata(req);
+  if (m->granted & FUSE_CAP_NO_OPEN_SUPPORT) {
+    fuse_reply_err(req, ENOSYS);
+    return;
+  }
+  if ((fi->flags & O_ACCMODE) != O_RDONLY) {
+    fuse_reply_err(req, EROFS);
+    return;
+  }
+  fi->keep_cache = 1;
+  fuse_reply_open(req, fi);
+}
+
+static void ll_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
+  (void)ino;
+  mount_t* m = fuse_req_userdata(req);
+  if (m->granted & FUSE_CAP_NO_OPENDIR_SUPPORT) {
+    fuse_reply_err(req, ENOSYS);
+    return;
+  }
+  fi->keep_cache = 1;
+  fi->cache_readdir = 1;
+  fuse_reply_open(req, fi);
+}
+
+static void ll_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
+  (void)ino;
+  (void)fi;
+  fuse_reply_err(req, 0);
+}
+
+static void ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info* fi) {
+  (void)fi;
+  post(fuse_req_userdata(req), OP_READ, req, ino, size, off, NULL);
+}
+
+static void ll_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info* fi) {
+  (void)fi;
+  post(fuse_req_userdata(req), OP_READDIR, req, ino, size, off, NULL);
+}
+
+static void ll_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info* fi) {
+  (void)fi;
+  post(fuse_req_userdata(req), OP_READDIRPLUS, req, ino, size, off, NULL);
+}
+
+static void ll_statfs(fuse_req_t req, fuse_ino_t ino) {
+  post(fuse_req_userdata(req), OP_STATFS, req, ino, 0, 0, NULL);
+}
+
+// Only user.* names can exist here (user.medo.oid); security.*, system.posix_acl_* and the rest, which
+// ls and cp ask for on every file, are answered without JavaScript.
+static void ll_getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
+  if (strncmp(name, "user.", 5) != 0) {
+    fuse_reply_err(req, ENODATA);
+    return;
+  }
+  post(fuse_req_userdata(req), OP_GETXATTR, req, ino, size, 0, name);
+}
+
+static void ll_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
+  post(fuse_req_userdata(req), OP_LISTXATTR, req, ino, size, 0, NULL);
+}
+
+/* Every change is refused (the `ro` mount option stops most before they get here). */
+static void ll_setattr(fuse_req_t req, fuse_ino_t i, struct stat* a, int s, struct fuse_file_info* f) { (void)i; (void)a; (void)s; (void)f; fuse_reply_err(req, EROFS); }
+static void ll_mknod(fuse_req_t req, fuse_ino_t p, const char* n, mode_t m, dev_t d) { (void)p; (void)n; (void)m; (void)d; fuse_reply_err(req, EROFS); }
+static void ll_mkdir(fuse_req_t req, fuse_ino_t p, const char* n, mode_t m) { (void)p; (void)n; (void)m; fuse_reply_err(req, EROFS); }
+static void ll_unlink(fuse_req_t req, fuse_ino_t p, const char* n) { (void)p; (void)n; fuse_reply_err(req, EROFS); }
+static void ll_symlink(fuse_req_t req, const char* l, fuse_ino_t p, const char* n) { (void)l; (void)p; (void)n; fuse_reply_err(req, EROFS); }
+static void ll_rename(fuse_req_t req, fuse_ino_t p, const char* n, fuse_ino_t np, const char* nn, unsigned f) { (void)p; (void)n; (void)np; (void)nn; (void)f; fuse_reply_err(req, EROFS); }
+static void ll_link(fuse_req_t req, fuse_ino_t i, fuse_ino_t np, const char* nn) { (void)i; (void)np; (void)nn; fuse_reply_err(req, EROFS); }
+static void ll_write(fuse_req_t req, fuse_ino_t i, const char* b, size_t s, off_t o, struct fuse_file_info* f) { (void)i; (void)b; (void)s; (void)o; (void)f; fuse_reply_err(req, EROFS); }
+static void ll_create(fuse_req_t req, fuse_ino_t p, const char* n, mode_t m, struct fuse_file_info* f) { (void)p; (void)n; (void)m; (void)f; fuse_reply_err(req, EROFS); }
+static void ll_setxattr(fuse_req_t req, fuse_ino_t i, const char* n, const char* v, size_t s, int f) { (void)i; (void)n; (void)v; (void)s; (void)f; fuse_reply_err(req, EROFS); }
+static void ll_removexattr(fuse_req_t req, fuse_ino_t i, const char* n) { (void)i; (void)n; fuse_reply_err(req, EROFS); }
+static void ll_fallocate(fuse_req_t req, fuse_ino_t i, int m, off_t o, off_t l, struct fuse_file_info* f) { (void)i; (void)m; (void)o; (void)l; (void)f; fuse_reply_err(req, EROFS); }
+
+static const struct fuse_lowlevel_ops OPS = {
+  .init = ll_init,
+  .lookup = ll_lookup,
+  .forget = ll_forget,
+  .forget_multi = ll_forget_multi,
+  .getattr = ll_getattr,
+  .readlink = ll_readlink,
+  .open = ll_open,
+  .opendir = ll_opendir,
+  .release = ll_release,
+  .releasedir = ll_release,
+  .read = ll_read,
+  .readdir = ll_readdir,
+  .readdirplus = ll_readdirplus,
+  .statfs = ll_statfs,
+  .getxattr = ll_getxattr,
+  .listxattr = ll_listxattr,
+  .setattr = ll_setattr,
+  .mknod = ll_mknod,
+  .mkdir = ll_mkdir,
+  .unlink = ll_unlink,
+  .rmdir = ll_unlink,
+  .symlink = ll_symlink,
+  .rename = ll_rename,
+  .link = ll_link,
+  .write = ll_write,
+  .create = ll_create,
+  .setxattr = ll_setxattr,
+  .removexattr = ll_removexattr,
+  .fallocate = ll_fallocate,
+};
+
+static void* loop_main(void* arg) {
+  mount_t* m = arg;
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, NULL);
+  m->loop_status = fuse_session_loop(m->se);
+  post(m, OP_EXIT, NULL, 0, 0, m->loop_status, NULL);
+  napi_release_threadsafe_function(m->tsfn, napi_tsfn_release);
+  return NULL;
+}
+
+/* ---- the JavaScript thread ---- */
+
+// handler(op, id, ino, a, b): a is the name (lookup, getxattr) or the size; b the offset, or for getxattr
+// the size. init: (OP_INIT, 0, granted, capable); exit: (OP_EXIT, 0, 0, 0, status).
+static void call_js(napi_env env, napi_value js_cb, void* context, void* data) {
+  mount_t* m = context;
+  message_t* msg = data;
+  if (env == NULL) { /* the function is being torn down */
+    fuse_req_t r = msg->id > 0 ? slot_take(m, msg->id) : NULL;
+    if (r) fuse_reply_err(r, EIO);
+    free(msg);
+    return;
+  }
+  napi_value argv[5], undefined;
+  napi_get_undefined(env, &undefined);
+  napi_create_int32(env, msg->op, &argv[0]);
+  napi_create_double(env, msg->id, &argv[1]);
+  napi_create_double(env, (double)msg->ino, &argv[2]);
+  switch (msg->op) {
+    case OP_LOOKUP:
+      napi_create_string_utf8(env, msg->name, NAPI_AUTO_LENGTH, &argv[3]);
+      argv[4] = undefined;
+      break;
+    case OP_GETXATTR:
+      napi_create_string_utf8(env, msg->name, NAPI_AUTO_LENGTH, &argv[3]);
+      napi_create_double(env, (double)msg->size, &argv[4]);
+      break;
+    default:
+      napi_create_double(env, (double)msg->size, &argv[3]);
+      napi_create_double(env, (double)msg->off, &argv[4]);
+  }
+  napi_status st = napi_call_function(env, undefined, js_cb, 5, argv, NULL);
+  if (st == napi_pending_exception) {
+    napi_value ignored;
+    napi_get_and_clear_last_exception(env, &ignored);
+  }
+  if (st != napi_ok && msg->id > 0) { /* the handler threw before answering */
+    fuse_req_t r = slot_take(m, msg->id);
+    if (r) fuse_reply_err(r, EIO);
+  }
+  free(msg);
+}
+
+static void tsfn_finalize(napi_env env, void* data, void* hint) {
+  (void)env;
+  (void)hint;
+  mount_t* m = data;
+  m->tsfn_finalized = 1;
+  if (m->external_finalized) free_mount(m);
+}
+
+static void external_finalize(napi_env env, void* data, void* hint) {
+  (void)env;
+  (void)hint;
+  mount_t* m = data;
+  m->external_finalized = 1;
+  // A mount still serving keeps its state: the loop thread uses it.
+  if (m->tsfn_finalized || !m->thread_started) free_mount(m);
+}
+
+static napi_value throw_error(napi_env env, const char* code, const char* msg) {
+  napi_throw_error(env, code, msg);
+  return NULL;
+}
+
+#define ARGS(n)                                                        \
+  size_t argc = n;                                                     \
+  napi_value argv[n];                                                  \
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) \
+    return NULL
+
+static mount_t* get_mount(napi_env env, napi_value v) {
+  void* data = NULL;
+  if (napi_get_value_external(env, v, &data) != napi_ok || data == NULL) {
+    throw_error(env, "ERR_INVALID_ARG_TYPE", "not a mount handle");
+    return NULL;
+  }
+  return data;
+}
+
+static double get_double(napi_env env, napi_value v) {
+  double d = 0;
+  napi_get_value_double(env, v, &d);
+  return d;
+}
+
+static char* get_string(napi_env env, napi_value v) {
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) return NULL;
+  char* s = malloc(len + 1);
+  if (s) napi_get_value_string_utf8(env, v, s, len + 1, &len);
+  return s;
+}
+
+// mount(mountpoint, options, debug, handler, uid, gid, entryTimeout, attrTimeout, negativeTimeout) -> handle
+// `options` is the -o string (ro,default_permissions,fsname=...). Throws with the errno's text on failure.
+static napi_value js_mount(napi_env env, napi_callback_info info) {
+  ARGS(9);
+  if (argc < 9) return throw_error(env, "ERR_INVALID_ARG_TYPE", "mount() takes 9 arguments");
+  char* mountpoint = get_string(env, argv[0]);
+  char* options = get_string(env, argv[1]);
+  bool debug = false;
+  napi_get_value_bool(env, argv[2], &debug);
+  mount_t* m = calloc(1, sizeof *m);
+  if (!mountpoint || !options || !m) {
+    free(mountpoint);
+    free(options);
+    free(m);
+    return throw_error(env, "ERR_MOUNT_FAILED", "out of memory");
+  }
+  pthread_mutex_init(&m->lock, NULL);
+  m->uid = (uid_t)get_double(env, argv[4]);
+  m->gid = (gid_t)get_double(env, argv[5]);
+  m->entry_timeout = get_double(env, argv[6]);
+  m->attr_timeout = get_double(env, argv[7]);
+  m->negative_timeout = get_double(env, argv[8]);
+
+  char* args_v[] = {"medo", "-o", options, debug ? "-d" : NULL, NULL};
+  struct fuse_args args = FUSE_ARGS_INIT(debug ? 4 : 3, args_v);
+  m->se = fuse_session_new(&args, &OPS, sizeof OPS, m);
+  free(options);
+  if (m->se == NULL) {
+    free(mountpoint);
+    free_mount(m);
+    return throw_error(env, "ERR_MOUNT_FAILED", "libfuse refused the mount options");
+  }
+  napi_value name;
+  napi_create_string_utf8(env, "medo-fuse", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_threadsafe_function(env, argv[3], NULL, name, 0, 1, m, tsfn_finalize, m, call_js, &m->tsfn) != napi_ok) {
+    fuse_session_destroy(m->se);
+    free(mountpoint);
+    free_mount(m);
+    return throw_error(env, "ERR_MOUNT_FAILED", "cannot create the request queue");
+  }
+  errno = 0;
+  if (fuse_session_mount(m->se, mountpoint) != 0) {
+    int e = errno;
+    fuse_session_destroy(m->se);
+    m->se = NULL;
+    napi_release_threadsafe_function(m->tsfn, napi_tsfn_abort);
+    free(mountpoint);
+    char msg[256];
+    snprintf(msg, sizeof msg, "fuse_session_mount failed%s%s", e ? ": " : "", e ? strerror(e) : "");
+    m->destroyed = 1;
+    return throw_error(env, "ERR_MOUNT_FAILED", msg);
+  }
+  free(mountpoint);
+  if (pthread_create(&m->thread, NULL, loop_main, m) != 0) {
+    fuse_session_unmount(m->se);
+    fuse_session_destroy(m->se);
+    m->se = NULL;
+    m->destroyed = 1;
+    napi_release_threadsafe_function(m->tsfn, napi_tsfn_abort);
+    return throw_error(env, "ERR_MOUNT_FAILED", "cannot start the FUSE thread");
+  }
+  m->thread_started = 1;
+  napi_value handle;
+  napi_create_external(env, m, external_finalize, NULL, &handle);
+  return handle;
+}
+
+// destroy(handle): after "exit". Joins the loop thread, fails what is still pending, frees the session.
+static napi_value js_destroy(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  mount_t* m = get_mount(env, argv[0]);
+  if (m == NULL || m->destroyed) return NULL;
+  m->destroyed = 1;
+  pthread_join(m->thread, NULL);
+  for (uint32_t i = 0; i < m->nslots; i++) {
+    fuse_req_t r = NULL;
+    pthread_mutex_lock(&m->lock);
+    if (m->slots[i] != NULL) {
+      r = m->slots[i];
+      m->slots[i] = NULL;
+      m->free_list[m->nfree++] = i;
+    }
+    pthread_mutex_unlock(&m->lock);
+    if (r) fuse_reply_err(r, EIO);
+  }
+  fuse_session_unmount(m->se); /* the connection is gone: this only closes the device */
+  fuse_session_destroy(m->se);
+  m->se = NULL;
+  return NULL;
+}
+
+// ref(handle, bool): whether a live mount keeps the event loop alive.
+static napi_value js_ref(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  mount_t* m = get_mount(env, argv[0]);
+  bool ref = true;
+  napi_get_value_bool(env, argv[1], &ref);
+  if (m != NULL && !m->tsfn_finalized && !m->destroyed) {
+    if (ref) napi_ref_threadsafe_function(env, m->tsfn);
+    else napi_unref_threadsafe_function(env, m->tsfn);
+  }
+  return NULL;
+}
+
+// setTimeouts(handle, entry, negative): for later replies (a medo directory re-read under the mount).
+static napi_value js_set_timeouts(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  mount_t* m = get_mount(env, argv[0]);
+  if (m == NULL) return NULL;
+  m->entry_timeout = get_double(env, argv[1]);
+  m->negative_timeout = get_double(env, argv[2]);
+  return NULL;
+}
+
+// invalEntry(handle, parentIno, name) / invalInode(handle, ino): tell the kernel to forget a cached name
+// (positive or negative) or a node's attributes, pages and readdir cache (a medo directory re-read under
+// the mount). 0, or the negative errno (-ENOENT when the kernel held nothing).
+static napi_value js_inval_entry(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  mount_t* m = get_mount(env, argv[0]);
+  if (m == NULL) return NULL;
+  int res = -ENOTCONN;
+  char* name = get_string(env, argv[2]);
+  if (name != NULL && m->se != NULL && !m->destroyed) {
+    res = fuse_lowlevel_notify_inval_entry(m->se, (fuse_ino_t)get_double(env, argv[1]), name, strlen(name));
+  }
+  free(name);
+  napi_value out;
+  napi_create_int32(env, res, &out);
+  return out;
+}
+
+static napi_value js_inval_inode(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  mount_t* m = get_mount(env, argv[0]);
+  if (m == NULL) return NULL;
+  int res = -ENOTCONN;
+  if (m->se != NULL && !m->destroyed) res = fuse_lowlevel_notify_inval_inode(m->se, (fuse_ino_t)get_double(env, argv[1]), 0, 0);
+  napi_value out;
+  napi_create_int32(env, res, &out);
+  return out;
+}
+
+static void fill_stat(mount_t* m, struct stat* st, double ino, double mode, double nlink, double size, double mtime_sec, double mtime_nsec) {
+  memset(st, 0, sizeof *st);
+  st->st_ino = (ino_t)ino;
+  st->st_mode = (mode_t)mode;
+  st->st_nlink = (nlink_t)nlink;
+  st->st_uid = m->uid;
+  st->st_gid = m->gid;
+  st->st_size = (off_t)size;
+  st->st_blksize = 4096;
+  st->st_blocks = (blkcnt_t)((st->st_size + 511) / 512);
+  st->st_mtim.tv_sec = st->st_atim.tv_sec = st->st_ctim.tv_sec = (time_t)mtime_sec;
+  st->st_mtim.tv_nsec = st->st_atim.tv_nsec = st->st_ctim.tv_nsec = (long)mtime_nsec;
+}
+
+#define TAKE_REQ(idx)                              \
+  mount_t* m = get_mount(env, argv[0]);            \
+  if (m == NULL) return NULL;                      \
+  fuse_req_t req = slot_take(m, get_double(env, argv[idx])); \
+  if (req == NULL) return NULL
+
+// replyErr(handle, id, errno)
+static napi_value js_reply_err(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  TAKE_REQ(1);
+  fuse_reply_err(req, (int)get_double(env, argv[2]));
+  return NULL;
+}
+
+// replyEntry(handle, id, ino, mode, nlink, size, mtimeSec, mtimeNsec); ino 0: no such name (cached for
+// the negative timeout).
+static napi_value js_reply_entry(napi_env env, napi_callback_info info) {
+  ARGS(8);
+  TAKE_REQ(1);
+  struct fuse_entry_param e;
+  memset(&e, 0, sizeof e);
+  double ino = get_double(env, argv[2]);
+  if (ino == 0) {
+    e.entry_timeout = m->negative_timeout;
+  } else {
+    e.ino = (fuse_ino_t)ino;
+    e.entry_timeout = m->entry_timeout;
+    e.attr_timeout = m->attr_timeout;
+    fill_stat(m, &e.attr, ino, get_double(env, argv[3]), get_double(env, argv[4]), get_double(env, argv[5]),
+      get_double(env, argv[6]), get_double(env, argv[7]));
+  }
+  fuse_reply_entry(req, &e);
+  return NULL;
+}
+
+// replyAttr(handle, id, ino, mode, nlink, size, mtimeSec, mtimeNsec)
+static napi_value js_reply_attr(napi_env env, napi_callback_info info) {
+  ARGS(8);
+  TAKE_REQ(1);
+  struct stat st;
+  fill_stat(m, &st, get_double(env, argv[2]), get_double(env, argv[3]), get_double(env, argv[4]), get_double(env, argv[5]),
+    get_double(env, argv[6]), get_double(env, argv[7]));
+  fuse_reply_attr(req, &st, m->attr_timeout);
+  return NULL;
+}
+
+// replyBuf(handle, id, bytes[, length]): read, getxattr and listxattr answers.
+static napi_value js_reply_buf(napi_env env, napi_callback_info info) {
+  ARGS(4);
+  TAKE_REQ(1);
+  void* data = NULL;
+  size_t len = 0;
+  bool is_typed = false;
+  napi_is_typedarray(env, argv[2], &is_typed);
+  if (is_typed) {
+    napi_typedarray_type type;
+    napi_value ab;
+    size_t offset;
+    napi_get_typedarray_info(env, argv[2], &type, &len, &data, &ab, &offset);
+  }
+  if (argc >= 4) {
+    napi_valuetype t;
+    napi_typeof(env, argv[3], &t);
+    if (t == napi_number) {
+      double want = get_double(env, argv[3]);
+      if (want >= 0 && want < (double)len) len = (size_t)want;
+    }
+  }
+  fuse_reply_buf(req, data, len);
+  return NULL;
+}
+
+// replyXattrSize(handle, id, size): the answer to getxattr/listxattr with a zero-sized buffer.
+static napi_value js_reply_xattr_size(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  TAKE_REQ(1);
+  fuse_reply_xattr(req, (size_t)get_double(env, argv[2]));
+  return NULL;
+}
+
+// replyReadlink(handle, id, target)
+static napi_value js_reply_readlink(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  TAKE_REQ(1);
+  char* target = get_string(env, argv[2]);
+  if (target == NULL) fuse_reply_err(req, ENOMEM);
+  else fuse_reply_readlink(req, target);
+  free(target);
+  return NULL;
+}
+
+// replyStatfs(handle, id, blocks, files, bsize, namemax)
+static napi_value js_reply_statfs(napi_env env, napi_callback_info info) {
+  ARGS(6);
+  TAKE_REQ(1);
+  struct statvfs st;
+  memset(&st, 0, sizeof st);
+  st.f_blocks = (fsblkcnt_t)get_double(env, argv[2]);
+  st.f_files = (fsfilcnt_t)get_double(env, argv[3]);
+  st.f_bsize = st.f_frsize = (unsigned long)get_double(env, argv[4]);
+  st.f_namemax = (unsigned long)get_double(env, argv[5]);
+  st.f_flag = ST_RDONLY;
+  fuse_reply_statfs(req, &st);
+  return NULL;
+}
+
+// replyDir(handle, id, plus, size, firstIndex, entries, count): entries packed by daemon/fuse-lowlevel.ts
+// (DIRENT_HEADER bytes then the name, per entry): f64 ino, u32 mode, u32 nlink, f64 size, f64 mtimeSec,
+// u32 mtimeNsec, u16 nameLength. Entry i gets offset firstIndex + i + 1; as many as fit in `size` are sent.
+// With `plus`, nlink 0 means no attributes: the entry goes out as a plain name.
+#define DIRENT_HEADER 38
+static napi_value js_reply_dir(napi_env env, napi_callback_info info) {
+  ARGS(7);
+  TAKE_REQ(1);
+  bool plus = false;
+  napi_get_value_bool(env, argv[2], &plus);
+  size_t size = (size_t)get_double(env, argv[3]);
+  double first = get_double(env, argv[4]);
+  uint8_t* data = NULL;
+  size_t len = 0;
+  bool is_typed = false;
+  napi_is_typedarray(env, argv[5], &is_typed);
+  if (is_typed) {
+    napi_typedarray_type type;
+    napi_value ab;
+    size_t offset;
+    napi_get_typedarray_info(env, argv[5], &type, &len, (void**)&data, &ab, &offset);
+  }
+  uint32_t count = (uint32_t)get_double(env, argv[6]);
+  char* buf = malloc(size ? size : 1);
+  if (buf == NULL) {
+    fuse_reply_err(req, ENOMEM);
+    return NULL;
+  }
+  size_t used = 0, pos = 0;
+  char name[4096];
+  for (uint32_t i = 0; i < count && pos + DIRENT_HEADER <= len; i++) {
+    double ino, fsize, mtime_sec;
+    uint32_t mode, nlink, mtime_nsec;
+    uint16_t name_len;
+    memcpy(&ino, data + pos, 8);
+    memcpy(&mode, data + pos + 8, 4);
+    memcpy(&nlink, data + pos + 12, 4);
+    memcpy(&fsize, data + pos + 16, 8);
+    memcpy(&mtime_sec, data + pos + 24, 8);
+    memcpy(&mtime_nsec, data + pos + 32, 4);
+    memcpy(&name_len, data + pos + 36, 2);
+    pos += DIRENT_HEADER;
+    if (pos + name_len > len || name_len >= sizeof name) break;
+    memcpy(name, data + pos, name_len);
+    name[name_len] = '\0';
+    pos += name_len;
+    off_t next = (off_t)(first + i + 1);
+    size_t n;
+    if (plus) {
+      struct fuse_entry_param e;
+      memset(&e, 0, sizeof e);
+      fill_stat(m, &e.attr, ino, mode, nlink, fsize, mtime_sec, mtime_nsec);
+      // "." and ".." carry no entry (the kernel would take a nodeid as a new reference), nor does an
+      // entry whose attributes could not be had (nlink 0): the kernel looks that one up by name later.
+      int dots = name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'));
+      if (!dots && nlink != 0) {
+        e.ino = (fuse_ino_t)ino;
+        e.entry_timeout = m->entry_timeout;
+        e.attr_timeout = m->attr_timeout;
+      }
+      n = fuse_add_direntry_plus(req, buf + used, size - used, name, &e, next);
+    } else {
+      struct stat st;
+      memset(&st, 0, sizeof st);
+      st.st_ino = (ino_t)ino;
+      st.st_mode = mode;
+      n = fuse_add_direntry(req, buf + used, size - used, name, &st, next);
+    }
+    if (n > size - used) break;
+    used += n;
+  }
+  fuse_reply_buf(req, buf, used);
+  free(buf);
+  return NULL;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  struct { const char* name; napi_callback cb; } fns[] = {
+    {"mount", js_mount}, {"destroy", js_destroy}, {"ref", js_ref}, {"setTimeouts", js_set_timeouts},
+    {"invalEntry", js_inval_entry}, {"invalInode", js_inval_inode},
+    {"replyErr", js_reply_err}, {"replyEntry", js_reply_entry}, {"replyAttr", js_reply_attr},
+    {"replyBuf", js_reply_buf}, {"replyXattrSize", js_reply_xattr_size}, {"replyReadlink", js_reply_readlink},
+    {"replyStatfs", js_reply_statfs}, {"replyDir", js_reply_dir},
+  };
+  for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+    napi_value fn;
+    napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].cb, NULL, &fn);
+    napi_set_named_property(env, exports, fns[i].name, fn);
+  }
+  napi_value v;
+  napi_create_int32(env, DIRENT_HEADER, &v);
+  napi_set_named_property(env, exports, "DIRENT_HEADER", v);
+  napi_create_int32(env, FUSE_CAP_NO_OPEN_SUPPORT, &v);
+  napi_set_named_property(env, exports, "CAP_NO_OPEN", v);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
