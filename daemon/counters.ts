@@ -6,7 +6,15 @@ export class MountCounters {
   /** Requests answered EIO: a damaged or missing object, or a bug. */
   errors = 0;
 
+  /** Counts kept elsewhere (the FUSE addon's pushes into the page cache), read when a status is asked for. */
+  sampled: (() => Record<string, number>) | undefined;
+
   op(kind: string): void {
     this.ops[kind] = (this.ops[kind] ?? 0) + 1;
+  }
+
+  /** The ops by kind, sampled counts included. */
+  opsNow(): Record<string, number> {
+    return { ...this.ops, ...this.sampled?.() };
   }
 }

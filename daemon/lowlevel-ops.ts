@@ -24,6 +24,8 @@ export interface ReplyFunctions {
   replyReadlink(h: unknown, id: number, target: string): void;
   replyStatfs(h: unknown, id: number, blocks: number, files: number, bsize: number, namemax: number): void;
   replyDir(h: unknown, id: number, plus: boolean, size: number, firstIndex: number, entries: Uint8Array, count: number): void;
+  store(h: unknown, ino: number, offset: number, bytes: Uint8Array): boolean;
+  stored(h: unknown): number;
   readonly DIRENT_HEADER: number;
 }
 
@@ -31,7 +33,7 @@ export const OP = {
   INIT: 1, EXIT: 2, LOOKUP: 3, GETATTR: 4, READLINK: 5, READ: 6, READDIR: 7, READDIRPLUS: 8, GETXATTR: 9, LISTXATTR: 10, STATFS: 11,
 } as const;
 
-// PENDING: lib/mount/fetch-on-miss.ts (being written) replaces this.
+// Until fetch on a miss lands (lib/mount/fetch-on-miss.ts): every op runs once.
 const withFetch = <T>(_source: MountSource, work: () => T | Promise<T>): T | Promise<T> => work();
 
 const OP_NAMES = ['', 'init', 'exit', 'lookup', 'getattr', 'readlink', 'read', 'readdir', 'readdirplus', 'getxattr', 'listxattr', 'statfs'];
@@ -39,6 +41,14 @@ const TYPE_BITS = { dir: constants.S_IFDIR, file: constants.S_IFREG, symlink: co
 const BLOCK = 4096;
 /** Directory listings kept between the chunks of one `readdir` (the kernel asks for a buffer at a time). */
 const LISTINGS_KEPT = 16;
+/**
+ * Directory prefetch: once a file of a directory is read, its other small files (at most PREFETCH_FILE_MAX,
+ * PREFETCH_DIR_MAX in all) are pushed into the kernel's page cache, so reading them (tar, cp -r, a build)
+ * needs no request at all. Only files whose inode the kernel already holds can be given pages.
+ */
+const PREFETCH_FILE_MAX = 128 << 10;
+const PREFETCH_DIR_MAX = 8 << 20;
+const PREFETCHED_DIRS_KEPT = 100_000;
 
 interface Listing {
   /** '.', '..', then the entries in the source's order. */
@@ -60,9 +70,11 @@ export class LowLevelOps {
   private readonly tracing: boolean;
   /** Set once the mount is gone: every request still arriving (a lazily detached mount) gets EIO. */
   private released = false;
+  /** Directories whose files were pushed (or are being pushed) into the page cache, by path. */
+  private readonly prefetched = new Set<string>();
 
   constructor(private readonly native: ReplyFunctions, private handle: unknown, private source: MountSource,
-    private readonly log: Logger, private readonly counters?: MountCounters) {
+    private readonly log: Logger, private readonly counters?: MountCounters, private readonly prefetch = true) {
     this.tracing = log.isLevelEnabled('trace');
   }
 
@@ -195,7 +207,44 @@ export class LowLevelOps {
     }, (data) => {
       if (this.counters !== undefined) this.counters.bytesRead += Math.min(data.length, size);
       this.native.replyBuf(this.handle, id, data, size);
+      if (this.prefetch) this.prefetchSiblings(ino);
     });
+  }
+
+  private prefetchSiblings(ino: number): void {
+    const path = this.paths.get(ino);
+    if (path === undefined) return;
+    const cut = path.lastIndexOf('/');
+    const dir = cut < 0 ? '' : path.slice(0, cut);
+    if (this.prefetched.has(dir)) return;
+    if (this.prefetched.size >= PREFETCHED_DIRS_KEPT) this.prefetched.clear();
+    this.prefetched.add(dir);
+    let entries: DirEntry[] | undefined;
+    try {
+      entries = this.source.list(dir);
+    } catch {
+      return;
+    }
+    const known = (entries ?? []).filter((e) => e.kind === 'file' && e.ino !== ino && this.paths.has(e.ino));
+    if (known.length > 0) void this.pushFiles(known);
+  }
+
+  /** One file at a time, each after the requests already waiting (setImmediate runs after I/O callbacks). */
+  private async pushFiles(entries: DirEntry[]): Promise<void> {
+    let budget = PREFETCH_DIR_MAX;
+    for (const e of entries) {
+      await new Promise((resolve) => setImmediate(resolve));
+      if (this.released || budget <= 0) return;
+      try {
+        const n = e.node();
+        const size = n.size;
+        if (size === 0 || size > PREFETCH_FILE_MAX || size > budget) continue;
+        budget -= size;
+        this.native.store(this.handle, n.ino, 0, await this.source.read(n, 0, size));
+      } catch {
+        // A damaged or missing object: the read that needs it reports it.
+      }
+    }
   }
 
   private listing(ino: number): Listing {

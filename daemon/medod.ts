@@ -292,7 +292,7 @@ export class Medod {
       backend: m.handle.backend,
       since: m.since.toISOString(),
       uptimeSec: Math.round((Date.now() - m.since.getTime()) / 1000),
-      counters: { ops: { ...m.counters.ops }, bytesRead: m.counters.bytesRead, cacheHits: cache.hits, cacheMisses: cache.misses, errors: m.counters.errors },
+      counters: { ops: m.counters.opsNow(), bytesRead: m.counters.bytesRead, cacheHits: cache.hits, cacheMisses: cache.misses, errors: m.counters.errors },
       problems: m.problems,
     };
   }

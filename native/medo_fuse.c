@@ -69,13 +69,33 @@ typedef struct {
   int destroyed;
   int tsfn_finalized;
   int external_finalized;
+  /* pages pushed into the kernel's cache, by their own thread (see js_store) */
+  pthread_t store_thread;
+  int store_started, store_stop;
+  pthread_cond_t store_cond;
+  struct store_item* store_head;
+  struct store_item* store_tail;
+  size_t store_bytes;
+  double stores_done; /* pushes the kernel took, under `lock` */
 } mount_t;
+
+typedef struct store_item {
+  struct store_item* next;
+  fuse_ino_t ino;
+  off_t off;
+  size_t len;
+  char data[];
+} store_item_t;
+
+/* Bytes of pushes waiting: beyond this a push is dropped (it only saves a later read). */
+#define STORE_QUEUE_MAX (64u << 20)
 
 static void free_mount(mount_t* m) {
   free(m->slots);
   free(m->gens);
   free(m->free_list);
   pthread_mutex_destroy(&m->lock);
+  pthread_cond_destroy(&m->store_cond);
   free(m);
 }
 
@@ -425,6 +445,7 @@ static napi_value js_mount(napi_env env, napi_callback_info info) {
     return throw_error(env, "ERR_MOUNT_FAILED", "out of memory");
   }
   pthread_mutex_init(&m->lock, NULL);
+  pthread_cond_init(&m->store_cond, NULL);
   m->uid = (uid_t)get_double(env, argv[4]);
   m->gid = (gid_t)get_double(env, argv[5]);
   m->entry_timeout = get_double(env, argv[6]);
@@ -482,6 +503,13 @@ static napi_value js_destroy(napi_env env, napi_callback_info info) {
   if (m == NULL || m->destroyed) return NULL;
   m->destroyed = 1;
   pthread_join(m->thread, NULL);
+  if (m->store_started) { /* the connection is gone, so a push waiting on a page lock has returned */
+    pthread_mutex_lock(&m->lock);
+    m->store_stop = 1;
+    pthread_cond_signal(&m->store_cond);
+    pthread_mutex_unlock(&m->lock);
+    pthread_join(m->store_thread, NULL);
+  }
   for (uint32_t i = 0; i < m->nslots; i++) {
     fuse_req_t r = NULL;
     pthread_mutex_lock(&m->lock);
@@ -548,6 +576,99 @@ static napi_value js_inval_inode(napi_env env, napi_callback_info info) {
   if (m->se != NULL && !m->destroyed) res = fuse_lowlevel_notify_inval_inode(m->se, (fuse_ino_t)get_double(env, argv[1]), 0, 0);
   napi_value out;
   napi_create_int32(env, res, &out);
+  return out;
+}
+
+// store(handle, ino, offset, bytes): puts a file's content into the kernel's page cache before anyone asks
+// (fuse_lowlevel_notify_store), so the reads that follow never leave the kernel. Returns at once: the copy
+// is pushed by a thread of its own, because the kernel waits for any page of it that a read has locked,
+// and that read is answered on the JavaScript thread (pushing from there deadlocks). false when dropped.
+static void* store_main(void* arg) {
+  mount_t* m = arg;
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, NULL);
+  pthread_mutex_lock(&m->lock);
+  for (;;) {
+    while (m->store_head == NULL && !m->store_stop) pthread_cond_wait(&m->store_cond, &m->lock);
+    if (m->store_stop) break;
+    store_item_t* it = m->store_head;
+    m->store_head = it->next;
+    if (m->store_head == NULL) m->store_tail = NULL;
+    pthread_mutex_unlock(&m->lock);
+    struct fuse_bufvec bv = FUSE_BUFVEC_INIT(it->len);
+    bv.buf[0].mem = it->data;
+    int res = fuse_lowlevel_notify_store(m->se, it->ino, it->off, &bv, 0);
+    pthread_mutex_lock(&m->lock);
+    if (res == 0) m->stores_done++;
+    m->store_bytes -= it->len;
+    free(it);
+  }
+  while (m->store_head != NULL) {
+    store_item_t* it = m->store_head;
+    m->store_head = it->next;
+    free(it);
+  }
+  m->store_tail = NULL;
+  m->store_bytes = 0;
+  pthread_mutex_unlock(&m->lock);
+  return NULL;
+}
+
+static napi_value js_store(napi_env env, napi_callback_info info) {
+  ARGS(4);
+  mount_t* m = get_mount(env, argv[0]);
+  if (m == NULL) return NULL;
+  void* data = NULL;
+  size_t len = 0;
+  bool is_typed = false;
+  napi_is_typedarray(env, argv[3], &is_typed);
+  if (is_typed) {
+    napi_typedarray_type type;
+    napi_value ab;
+    size_t offset;
+    napi_get_typedarray_info(env, argv[3], &type, &len, &data, &ab, &offset);
+  }
+  bool queued = false;
+  if (m->se != NULL && !m->destroyed && len > 0) {
+    if (!m->store_started) {
+      m->store_started = pthread_create(&m->store_thread, NULL, store_main, m) == 0;
+    }
+    store_item_t* it = m->store_started ? malloc(sizeof *it + len) : NULL;
+    if (it != NULL) {
+      it->next = NULL;
+      it->ino = (fuse_ino_t)get_double(env, argv[1]);
+      it->off = (off_t)get_double(env, argv[2]);
+      it->len = len;
+      memcpy(it->data, data, len);
+      pthread_mutex_lock(&m->lock);
+      if (m->store_bytes + len <= STORE_QUEUE_MAX) {
+        if (m->store_tail) m->store_tail->next = it;
+        else m->store_head = it;
+        m->store_tail = it;
+        m->store_bytes += len;
+        queued = true;
+        pthread_cond_signal(&m->store_cond);
+      }
+      pthread_mutex_unlock(&m->lock);
+      if (!queued) free(it);
+    }
+  }
+  napi_value out;
+  napi_get_boolean(env, queued, &out);
+  return out;
+}
+
+// stored(handle): how many pushes the kernel has taken so far.
+static napi_value js_stored(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  mount_t* m = get_mount(env, argv[0]);
+  if (m == NULL) return NULL;
+  pthread_mutex_lock(&m->lock);
+  double n = m->stores_done;
+  pthread_mutex_unlock(&m->lock);
+  napi_value out;
+  napi_create_double(env, n, &out);
   return out;
 }
 
@@ -750,7 +871,7 @@ static napi_value js_reply_dir(napi_env env, napi_callback_info info) {
 static napi_value init(napi_env env, napi_value exports) {
   struct { const char* name; napi_callback cb; } fns[] = {
     {"mount", js_mount}, {"destroy", js_destroy}, {"ref", js_ref}, {"setTimeouts", js_set_timeouts},
-    {"invalEntry", js_inval_entry}, {"invalInode", js_inval_inode},
+    {"invalEntry", js_inval_entry}, {"invalInode", js_inval_inode}, {"store", js_store}, {"stored", js_stored},
     {"replyErr", js_reply_err}, {"replyEntry", js_reply_entry}, {"replyAttr", js_reply_attr},
     {"replyBuf", js_reply_buf}, {"replyXattrSize", js_reply_xattr_size}, {"replyReadlink", js_reply_readlink},
     {"replyStatfs", js_reply_statfs}, {"replyDir", js_reply_dir},

@@ -99,13 +99,16 @@ export class PackFile {
     return this.index.lookup(oid);
   }
 
-  /** Header of the entry at `offset`, validated against the pack's bounds. */
-  entryHeader(offset: number): EntryHeader {
+  /**
+   * Header of the entry at `offset`, validated against the pack's bounds. `peek` when only the header is
+   * wanted (an object's size), not the data after it: the page around it is then not read.
+   */
+  entryHeader(offset: number, peek = false): EntryHeader {
     if (!(offset >= PACK_HEADER_BYTES && offset < this.dataEnd)) {
       throw new MedoError('ERR_PACK_CORRUPT', `${this.path}: offset ${offset} is outside the pack's entries`, { path: this.path, offset });
     }
-    const buf = this.pack.read(offset, Math.min(MAX_ENTRY_HEADER, this.dataEnd - offset));
-    return parseEntryHeader(buf, offset, this.path);
+    const length = Math.min(MAX_ENTRY_HEADER, this.dataEnd - offset);
+    return parseEntryHeader(peek ? this.pack.peek(offset, length) : this.pack.read(offset, length), offset, this.path);
   }
 
   /** Inflates exactly `size` bytes of zlib data starting at `start`. */

@@ -9,6 +9,11 @@ export interface RandomAccess {
   readonly path: string;
   /** Exactly `length` bytes at `position`; throws when the range runs past the end. May share memory. */
   read(position: number, length: number): Buffer;
+  /**
+   * As read, for bytes the caller parses at once and does not keep: a file source then reads only them
+   * (into a buffer the next peek reuses) unless their page is already cached, and caches nothing.
+   */
+  peek(position: number, length: number): Buffer;
   close(): void;
 }
 
@@ -27,6 +32,9 @@ export class BufferSource implements RandomAccess {
   read(position: number, length: number): Buffer {
     checkRange(this, position, length);
     return this.buf.subarray(position, position + length);
+  }
+  peek(position: number, length: number): Buffer {
+    return this.read(position, length);
   }
   close(): void {}
 }
@@ -48,6 +56,7 @@ export class FileSource implements RandomAccess {
   private fd: number;
   private readonly pages: LruCache<number, Buffer>;
   private readonly pageSize: number;
+  private readonly scratch = Buffer.allocUnsafe(64);
 
   /** `options` as a number is the cache size in bytes. */
   constructor(readonly path: string, options: FileSourceOptions | number = {}) {
@@ -84,6 +93,29 @@ export class FileSource implements RandomAccess {
       return Buffer.concat([a.subarray(at), b.subarray(0, end - (first + 1) * PAGE_SIZE)]);
     }
     return this.readDirect(position, length);
+  }
+
+  // The size of every file in a directory listing comes from its pack entry's header: scattered across the
+  // pack, one 16 KiB page each would cost more to read and collect than the few bytes wanted.
+  peek(position: number, length: number): Buffer {
+    checkRange(this, position, length);
+    const first = Math.floor(position / this.pageSize);
+    if (length === 0 || length > this.scratch.length || Math.floor((position + length - 1) / this.pageSize) !== first) return this.read(position, length);
+    const page = this.pages.get(first);
+    if (page !== undefined) {
+      const at = position - first * this.pageSize;
+      return page.subarray(at, at + length);
+    }
+    let done = 0;
+    while (done < length) {
+      const n = readSync(this.fd, this.scratch, done, length - done, position + done);
+      if (n === 0) {
+        throw new MedoError('ERR_PACK_CORRUPT', `${this.path} ended early at ${position + done} (was it truncated?)`,
+          { path: this.path, offset: position + done });
+      }
+      done += n;
+    }
+    return this.scratch.subarray(0, length);
   }
 
   private page(n: number): Buffer {

@@ -80,6 +80,9 @@ export class TreeMeta {
 
 /** A relative path of valid components: no '', '.', '..' parts, no leading or trailing '/', no NUL. */
 export function checkPath(p: string): boolean {
-  if (p === '') return true;
-  return p.split('/').every((part) => part !== '' && part !== '.' && part !== '..' && !part.includes('\0'));
+  // One scan, no array per path: a sidecar holds one path per file, parsed on a mount's first access.
+  return p === '' || !BAD_PATH.test(p);
 }
+
+/** An empty, '.' or '..' component (at the start, between slashes or at the end), or a NUL. */
+const BAD_PATH = /(?:^|\/)(?:\.{0,2})(?:\/|$)|\0/;

@@ -55,7 +55,7 @@ export function locate(store: ObjectStore, oid: string): Location | undefined {
   const key = Buffer.from(oid, 'hex');
   for (const dir of objectDirs(store)) {
     const hit = dir.packs.find(key);
-    if (hit !== undefined) return { kind: 'packed', pack: hit.pack, offset: hit.offset, header: hit.pack.entryHeader(hit.offset) };
+    if (hit !== undefined) return { kind: 'packed', pack: hit.pack, offset: hit.offset, header: hit.pack.entryHeader(hit.offset, true) };
     const file = dir.loose.path(dir.path, oid);
     if ((dir.loose === gitLooseFormat || dir.loose === siloLooseFormat) && existsSync(file)) return { kind: 'loose', dir, file };
   }

@@ -7,6 +7,7 @@ import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync 
 import { readFile, readdir } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { chooseBackend } from '../../daemon/mount.js';
 import type { DaemonStatus } from '../../lib/daemon-protocol.js';
 import { removeDir, sharedTempDir } from '../helpers/git-fixture.js';
 import { buildMedoFixture, writeSourceTree, type MedoFixture } from '../helpers/mount-fixture.js';
@@ -117,6 +118,23 @@ test('bad protocol lines get an ERR_PROTOCOL answer and the daemon keeps serving
   t.is(answers[2]!.id, 7);
   t.regex(answers[3]!.error!.message, /source must be an absolute path/);
   t.is(answers[4]!.result!.pid, d.pid);
+});
+
+test('directory prefetch: after one file of a directory is read, its siblings are served from the page cache', async (t) => {
+  if (chooseBackend().backend !== 'lowlevel') return t.pass('the libfuse 2 backend has no prefetch');
+  const { d, mnts: [a] } = await setup(t, 1);
+  await d.request({ op: 'mount', source: fx.treeptr, mountpoint: a! });
+  const many = join(a!, 'many');
+  const names = (await readdir(many)).sort();
+  t.is(names.length, 300);
+  t.is(await readFile(join(many, names[0]!), 'utf8'), 'file 0\n');
+  const ops = async (): Promise<Record<string, number>> => (await d.status()).mounts[0]!.counters.ops;
+  // Wait for the pushes (they run after the read is answered), then read every sibling.
+  for (let i = 0; i < 500 && ((await ops()).prefetch ?? 0) < names.length - 1; i++) await new Promise((r) => setTimeout(r, 20));
+  const before = await ops();
+  t.is(before.prefetch, names.length - 1, 'every sibling pushed');
+  for (const [i, name] of names.entries()) t.is(await readFile(join(many, name), 'utf8'), `file ${i}\n`, name);
+  t.is((await ops()).read, before.read, 'no sibling needed a read request');
 });
 
 test('a second daemon on the same socket refuses to start', async (t) => {
