@@ -24,15 +24,42 @@ export interface MetaEntry {
 }
 
 export class TreeMeta {
-  readonly paths = new Map<string, MetaEntry>();
+  private readonly known = new Map<string, MetaEntry>();
+  /**
+   * A parsed sidecar's "paths" as JSON gave them, each checked and converted when first asked for: a mount
+   * needs a few of 50 000 entries to answer its first stat, and building them all cost as much as parsing.
+   */
+  private raw: Record<string, unknown> | undefined;
+  private checker: JsonChecker | undefined;
   readonly emptyDirs = new Set<string>();
 
+  /** Every entry (checking them all first, for a parsed sidecar). */
+  get paths(): ReadonlyMap<string, MetaEntry> {
+    if (this.raw !== undefined) {
+      for (const p of Object.keys(this.raw)) this.get(p);
+      this.raw = undefined;
+    }
+    return this.known;
+  }
+
+  /** The entry of `path`; throws ERR_OBJECT_CORRUPT naming it when the sidecar's entry is malformed. */
   get(path: string): MetaEntry | undefined {
-    return this.paths.get(path);
+    const hit = this.known.get(path);
+    if (hit !== undefined || this.raw === undefined || !Object.hasOwn(this.raw, path)) return hit;
+    const c = this.checker!;
+    const v = this.raw[path];
+    if (!checkPath(path)) c.fail(`paths.${path}`, 'is not a clean relative path');
+    if (!Array.isArray(v) || v.length < 2 || v.length > 3) c.fail(`paths.${path}`, 'must be [perm, mtime] or [perm, mtime, nsec]');
+    const [perm, sec, nsec = 0] = v as unknown[];
+    if (typeof perm !== 'number' || !Number.isInteger(perm) || perm < 0 || perm > 0o7777) c.fail(`paths.${path}`, 'has a bad permission');
+    if (typeof sec !== 'number' || !Number.isSafeInteger(sec)) c.fail(`paths.${path}`, 'has a bad mtime');
+    if (typeof nsec !== 'number' || !Number.isInteger(nsec) || nsec < 0 || nsec > 999_999_999) c.fail(`paths.${path}`, 'has bad nanoseconds');
+    this.set(path, perm as number, sec as number, nsec as number);
+    return this.known.get(path);
   }
 
   set(path: string, perm: number, mtimeSec: number, mtimeNsec = 0): void {
-    this.paths.set(path, { perm: perm & 0o7777, mtimeSec, mtimeNsec });
+    this.known.set(path, { perm: perm & 0o7777, mtimeSec, mtimeNsec });
   }
 
   /** Names of the empty directories directly inside `dir` ("" for the root). */
@@ -58,15 +85,10 @@ export class TreeMeta {
     if (j.format !== META_FORMAT) c.fail('format', `must be "${META_FORMAT}"`);
     if (j.version !== META_VERSION) c.fail('version', `must be ${META_VERSION}`);
     const meta = new TreeMeta();
-    for (const [p, v] of Object.entries(c.object('paths', j.paths))) {
-      if (!checkPath(p)) c.fail(`paths.${p}`, 'is not a clean relative path');
-      if (!Array.isArray(v) || v.length < 2 || v.length > 3) c.fail(`paths.${p}`, 'must be [perm, mtime] or [perm, mtime, nsec]');
-      const [perm, sec, nsec = 0] = v as unknown[];
-      if (typeof perm !== 'number' || !Number.isInteger(perm) || perm < 0 || perm > 0o7777) c.fail(`paths.${p}`, 'has a bad permission');
-      if (typeof sec !== 'number' || !Number.isSafeInteger(sec)) c.fail(`paths.${p}`, 'has a bad mtime');
-      if (typeof nsec !== 'number' || !Number.isInteger(nsec) || nsec < 0 || nsec > 999_999_999) c.fail(`paths.${p}`, 'has bad nanoseconds');
-      meta.set(p, perm as number, sec as number, nsec as number);
-    }
+    // Entries are checked when asked for (get), so a bad one fails the lookup that needs it.
+    // JSON.parse makes every key an own property ("__proto__" too); get() reads only own ones.
+    meta.raw = c.object('paths', j.paths);
+    meta.checker = c;
     const empty = j.empty_dirs ?? [];
     if (!Array.isArray(empty)) c.fail('empty_dirs', 'must be an array');
     for (const [i, p] of (empty as unknown[]).entries()) {

@@ -22,7 +22,18 @@ test('a sidecar parses back to what it serialized', (t) => {
 
 test('a path that steps outside is ERR_OBJECT_CORRUPT naming it', (t) => {
   const text = JSON.stringify({ format: 'medo-meta', version: 1, paths: { 'a/../../etc': [420, 1] }, empty_dirs: [] });
-  const e = t.throws(() => TreeMeta.parse(text, 'sidecar x'));
+  const e = t.throws(() => TreeMeta.parse(text, 'sidecar x').get('a/../../etc'));
   t.is((e as { code?: string }).code, 'ERR_OBJECT_CORRUPT');
   t.regex(e!.message, /sidecar x: "paths\.a\/\.\.\/\.\.\/etc" is not a clean relative path/);
+});
+
+test('entries are checked when asked for: a malformed one fails its own lookup, naming it', (t) => {
+  const text = JSON.stringify({ format: 'medo-meta', version: 1, paths: { ok: [420, 5], bad: [9999, 1], __proto__x: [1, 1] }, empty_dirs: [] });
+  const m = TreeMeta.parse(text, 'sidecar y');
+  t.deepEqual(m.get('ok'), { perm: 0o644, mtimeSec: 5, mtimeNsec: 0 });
+  t.is(m.get('missing'), undefined);
+  t.is(m.get('constructor'), undefined, 'only the sidecar\'s own keys');
+  const e = t.throws(() => m.get('bad'));
+  t.regex(e!.message, /sidecar y: "paths\.bad" has a bad permission/);
+  t.throws(() => m.paths, { message: /paths\.bad/ }, 'iterating them all checks them all');
 });
