@@ -5,14 +5,14 @@
 // numbers, no open/release round trips, readdirplus, per-answer timeouts), used whenever it is built, and
 // the libfuse 2 binding (medo-fuse.ts + fuse-ops.ts), the fallback. MEDO_FUSE_BACKEND=lowlevel|highlevel
 // (or MountOptions.backend) picks one; a backend asked for by name that cannot load is an error.
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, stat, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { MedoError } from '../lib/errors.js';
 import type { MountSource } from '../lib/mount/source.js';
 import type { MountCounters } from './counters.js';
 import { LowLevelMount, lowLevelAddon } from './fuse-lowlevel.js';
 import type { Logger } from './log.js';
-import { isMedoMount } from './mount-table.js';
+import { isMedoMount, medoMountDevice } from './mount-table.js';
 import type { MedoFuseOptions } from './medo-fuse.js';
 
 export const BACKENDS = ['lowlevel', 'highlevel'] as const;
@@ -63,6 +63,22 @@ export interface MountOptions extends MedoFuseOptions {
   gid?: number;
 }
 
+/**
+ * The kernel reads a FUSE file ahead by its device's read_ahead_kb, 128 KiB by default, whatever the
+ * 1 MiB requests the low-level backend accepts. A large file read cold then waits on one 128 KiB inflate
+ * after another; with 4 MiB several requests are in flight (1 MiB each). Measured on a 43 MiB file: 300
+ * MB/s at 128 KiB, 450 MB/s at 4 MiB. Only root may set it; for anyone else the default stays.
+ */
+export const READ_AHEAD_KB = 4096;
+
+async function raiseReadahead(mountpoint: string, log: Logger): Promise<void> {
+  if (process.getuid?.() !== 0) return;
+  const device = await medoMountDevice(mountpoint);
+  if (device === undefined || !/^\d+:\d+$/.test(device)) return;
+  await writeFile(`/sys/class/bdi/${device}/read_ahead_kb`, `${READ_AHEAD_KB}\n`).catch((e: unknown) =>
+    log.debug({ mountpoint, device, err: (e as Error).message }, 'cannot raise read-ahead'));
+}
+
 /** The backend a mount gets, and why when it is not the one asked for. */
 export function chooseBackend(asked: string | undefined = process.env.MEDO_FUSE_BACKEND || undefined): { backend: Backend; note?: string } {
   if (asked !== undefined && !(BACKENDS as readonly string[]).includes(asked)) {
@@ -111,6 +127,7 @@ export async function mountSource(source: MountSource, mountpoint: string, optio
     } catch (e) {
       throw e instanceof MedoError ? e : failed(e as Error);
     }
+    await raiseReadahead(mnt, options.log);
     let unmounted: Promise<void> | undefined;
     return {
       mountpoint: mnt,

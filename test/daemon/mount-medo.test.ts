@@ -13,7 +13,7 @@ import {
   BIG_SIZE, buildMedoFixture, expectedTree, listAll, readMountedTree, writeSourceTree, type MedoFixture,
 } from '../helpers/mount-fixture.js';
 import { isMounted, removeMountpoint, startMount, type RunningMount } from '../helpers/mount-process.js';
-import { chooseBackend } from '../../daemon/mount.js';
+import { READ_AHEAD_KB, chooseBackend } from '../../daemon/mount.js';
 
 /** The FUSE backend the mounts below get (MEDO_FUSE_BACKEND, else the low-level one when it is built). */
 const { backend } = chooseBackend();
@@ -90,6 +90,13 @@ for (const [title, at] of [['medo directory', () => wedge], ['single .treeptr', 
     t.deepEqual(problems, []);
   });
 }
+
+test('the low-level backend, as root, reads ahead 4 MiB (the kernel default is 128 KiB)', async (t) => {
+  if (backend !== 'lowlevel' || process.getuid?.() !== 0) return t.pass('only the low-level backend run by root sets it');
+  const device = (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').map((l) => l.split(' ')).find((f) => f[4] === medoMount.mnt)?.[2];
+  t.truthy(device);
+  t.is((await readFile(`/sys/class/bdi/${device}/read_ahead_kb`, 'utf8')).trim(), String(READ_AHEAD_KB));
+});
 
 test('nlink, st_blocks and inode numbers: dirs 2 + subdirs, ceil(size/512), stable and unique', async (t) => {
   const seen = await readMountedTree(wedge);
