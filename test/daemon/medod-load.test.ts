@@ -9,7 +9,8 @@ import { buildMedoFixture, writeSourceTree, type MedoFixture } from '../helpers/
 import { removeMountpoint } from '../helpers/mount-process.js';
 import { fdCount, medoMountsUnder, rssBytes, startDaemon, type RunningDaemon } from '../helpers/medod-process.js';
 
-const LOOP = 200;
+// MEDO_LOAD_LOOP: more cycles, to tell a slow leak from noise by hand (the growth should not scale with it).
+const LOOP = Number(process.env.MEDO_LOAD_LOOP ?? 200);
 const WARM_UP = 10;
 
 let root: string;
@@ -70,10 +71,13 @@ test.serial(`a mount/read/unmount loop of ${LOOP} leaks no fds, memory or mounts
   for (let i = 0; i < WARM_UP; i++) await cycle();
   const fdsBefore = fdCount(d.pid);
   const rssBefore = rssBytes(d.pid);
+  const heapBefore = (await d.status()).memory.heapUsed;
   for (let i = 0; i < LOOP; i++) if (!(await cycle())) bad++;
   const fdsAfter = fdCount(d.pid);
   const rssAfter = rssBytes(d.pid);
-  t.log(`fds ${fdsBefore} -> ${fdsAfter}; rss ${(rssBefore / 2 ** 20).toFixed(1)} -> ${(rssAfter / 2 ** 20).toFixed(1)} MiB over ${LOOP} cycles`);
+  const heapAfter = (await d.status()).memory.heapUsed;
+  const mib = (n: number): string => (n / 2 ** 20).toFixed(1);
+  t.log(`fds ${fdsBefore} -> ${fdsAfter}; rss ${mib(rssBefore)} -> ${mib(rssAfter)} MiB, JS heap ${mib(heapBefore)} -> ${mib(heapAfter)} MiB over ${LOOP} cycles`);
   t.is(bad, 0, 'every cycle read the right bytes');
   // One descriptor may be in flight (a client connection closing, the last mount's /dev/fuse closing on
   // its own thread); a leak would show one per cycle.
