@@ -26,6 +26,7 @@ export interface ReplyFunctions {
   replyDir(h: unknown, id: number, plus: boolean, size: number, firstIndex: number, entries: Uint8Array, count: number): void;
   store(h: unknown, ino: number, offset: number, bytes: Uint8Array): boolean;
   stored(h: unknown): number;
+  storeQueued(h: unknown): number;
   readonly DIRENT_HEADER: number;
 }
 
@@ -49,6 +50,14 @@ const LISTINGS_KEPT = 16;
 const PREFETCH_FILE_MAX = 128 << 10;
 const PREFETCH_DIR_MAX = 8 << 20;
 const PREFETCHED_DIRS_KEPT = 100_000;
+/**
+ * A streamed read of a very large file that jumps ahead pushes what it passes over into the page cache
+ * (inflate-cursor.ts), so random reads cost one pass of inflate. While the push queue is full (64 MiB) the
+ * read waits, 1 ms at a time, at most SPILL_WAIT_MS in all; after that the rest is not pushed and the
+ * reads that need it come back here. A read that pushed is answered once the kernel has taken the pushes:
+ * otherwise the reader's next read, behind this one, would arrive before its page and inflate it again.
+ */
+const SPILL_WAIT_MS = 2000;
 
 interface Listing {
   /** '.', '..', then the entries in the source's order. */
@@ -203,12 +212,34 @@ export class LowLevelOps {
     this.answer(id, 'read', ino, () => {
       const n = this.node(ino);
       if (n.kind === 'dir') throw new FsError('EISDIR');
-      return this.source.read(n, offset, size);
+      let spilled = false;
+      const spill = (at: number, bytes: Buffer): Promise<void> => {
+        spilled = true;
+        return this.spill(ino, at, bytes);
+      };
+      return this.source.read(n, offset, size, spill).then(async (data) => {
+        if (spilled) await this.pushed();
+        return data;
+      });
     }, (data) => {
       if (this.counters !== undefined) this.counters.bytesRead += Math.min(data.length, size);
       this.native.replyBuf(this.handle, id, data, size);
       if (this.prefetch) this.prefetchSiblings(ino);
     });
+  }
+
+  private async spill(ino: number, offset: number, bytes: Buffer): Promise<void> {
+    for (let waited = 0; !this.native.store(this.handle, ino, offset, bytes); waited++) {
+      if (this.released || waited >= SPILL_WAIT_MS) return;
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+  }
+
+  /** Resolves once the page-cache pushes are taken (or after SPILL_WAIT_MS). */
+  private async pushed(): Promise<void> {
+    for (let waited = 0; !this.released && waited < SPILL_WAIT_MS && this.native.storeQueued(this.handle) > 0; waited++) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
   }
 
   private prefetchSiblings(ino: number): void {

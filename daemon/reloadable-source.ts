@@ -5,6 +5,7 @@
 //
 // Only additions and removals are safe to pick up this way: the kernel keeps a file's pages and
 // attributes by path for a day, so a .treeptr whose tree changed at the same path needs a remount.
+import type { Spill } from '../lib/mount/inflate-cursor.js';
 import { openMountSource, type MountSpec, type OpenedSource } from '../lib/mount/open-source.js';
 import type { DirEntry, MountNode, MountSource, SourceStats } from '../lib/mount/source.js';
 import { SubvolumeSource } from '../lib/mount/subvolume-source.js';
@@ -60,8 +61,8 @@ export class ReloadableSource implements MountSource {
   }
 
   // A node knows the source that made it (node.owner), so a node from the previous load reads from there.
-  read(node: MountNode, offset: number, length: number): Promise<Buffer> {
-    return node.owner.read(node, offset, length);
+  read(node: MountNode, offset: number, length: number, spill?: Spill): Promise<Buffer> {
+    return node.owner.read(node, offset, length, spill);
   }
 
   readlink(node: MountNode): string {

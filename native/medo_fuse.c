@@ -672,6 +672,19 @@ static napi_value js_stored(napi_env env, napi_callback_info info) {
   return out;
 }
 
+// storeQueued(handle): bytes given to store() and not yet taken by the kernel (queued or being pushed).
+static napi_value js_store_queued(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  mount_t* m = get_mount(env, argv[0]);
+  if (m == NULL) return NULL;
+  pthread_mutex_lock(&m->lock);
+  double n = (double)m->store_bytes;
+  pthread_mutex_unlock(&m->lock);
+  napi_value out;
+  napi_create_double(env, n, &out);
+  return out;
+}
+
 static void fill_stat(mount_t* m, struct stat* st, double ino, double mode, double nlink, double size, double mtime_sec, double mtime_nsec) {
   memset(st, 0, sizeof *st);
   st->st_ino = (ino_t)ino;
@@ -872,6 +885,7 @@ static napi_value init(napi_env env, napi_value exports) {
   struct { const char* name; napi_callback cb; } fns[] = {
     {"mount", js_mount}, {"destroy", js_destroy}, {"ref", js_ref}, {"setTimeouts", js_set_timeouts},
     {"invalEntry", js_inval_entry}, {"invalInode", js_inval_inode}, {"store", js_store}, {"stored", js_stored},
+    {"storeQueued", js_store_queued},
     {"replyErr", js_reply_err}, {"replyEntry", js_reply_entry}, {"replyAttr", js_reply_attr},
     {"replyBuf", js_reply_buf}, {"replyXattrSize", js_reply_xattr_size}, {"replyReadlink", js_reply_readlink},
     {"replyStatfs", js_reply_statfs}, {"replyDir", js_reply_dir},

@@ -3,6 +3,8 @@
 // costs one pass of inflate and a few MiB of memory instead of a 2 GB buffer; reads that arrive a little out
 // of order (the kernel's readahead runs several at once) are served from the window. A read behind the
 // window needs a new cursor from byte 0: the caller keeps a few cursors per blob for readers at different places.
+// A read far ahead passes over output nobody asked for yet: a `spill` callback gets it, in whole pages, so a
+// caller can put it in the kernel's page cache and a random reader pays for one pass of inflate, not one per read.
 import { createGunzip, createInflate, type Gunzip, type Inflate } from 'node:zlib';
 import { MedoError } from '../errors.js';
 import type { Deflated } from './object-location.js';
@@ -10,6 +12,14 @@ import type { Deflated } from './object-location.js';
 const FEED_BYTES = 1 << 20;
 /** Output kept behind the furthest byte served. */
 export const CURSOR_WINDOW_BYTES = 8 << 20;
+/** Spilled runs start and end on page boundaries (the kernel only takes whole pages into its cache). */
+const PAGE = 4096;
+
+/**
+ * Receives output a read skipped over: `bytes` of the blob at `offset`, page-aligned. A returned promise holds
+ * the cursor (and the read) until it settles: that is how a full queue slows the inflate down.
+ */
+export type Spill = (offset: number, bytes: Buffer) => void | Promise<void>;
 
 export class InflateCursor {
   private readonly z: Inflate | Gunzip;
@@ -22,6 +32,8 @@ export class InflateCursor {
   private failure: Error | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private pending = 0;
+  /** Output up to here was served or spilled (or nobody wanted it spilled). */
+  private spilledTo = 0;
   lastUsed = 0;
 
   constructor(private readonly entry: Deflated, private readonly oid: string) {
@@ -63,9 +75,9 @@ export class InflateCursor {
   }
 
   /** Reads are serialized: each waits for the one before, so the stream is only ever fed by one. */
-  readAt(offset: number, length: number): Promise<Buffer> {
+  readAt(offset: number, length: number, spill?: Spill): Promise<Buffer> {
     this.pending++;
-    const run = this.queue.then(() => this.serve(offset, length)).finally(() => this.pending--);
+    const run = this.queue.then(() => this.serve(offset, length, spill)).finally(() => this.pending--);
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -85,15 +97,33 @@ export class InflateCursor {
       { path: src.path, offset, oid: this.oid }, { cause });
   }
 
-  private async serve(offset: number, length: number): Promise<Buffer> {
+  private async serve(offset: number, length: number, spill: Spill | undefined): Promise<Buffer> {
     const size = this.entry.size;
     const end = Math.min(offset + length, size);
     if (offset < this.chunksStart) throw new MedoError('ERR_USAGE', `cursor is past offset ${offset}`);
-    while (this.produced < end) await this.pump();
-    if (this.produced > size) throw this.corrupt(`inflates to more than its declared ${size} bytes`);
+    for (;;) {
+      if (this.produced > size) throw this.corrupt(`inflates to more than its declared ${size} bytes`);
+      // What lies before `offset` was passed over (now or by an earlier pump that overshot); a jump far
+      // ahead holds only a window of it, whatever the distance.
+      const passed = Math.min(this.produced, offset);
+      if (spill !== undefined) await this.spill(passed, spill);
+      this.trim(passed - CURSOR_WINDOW_BYTES);
+      if (this.produced >= end) break;
+      await this.pump();
+    }
     const out = this.slice(offset, end);
+    this.spilledTo = Math.max(this.spilledTo, end);
     this.trim(end - CURSOR_WINDOW_BYTES);
     return out;
+  }
+
+  /** Hands over the whole pages between what was served or spilled and `to`. */
+  private async spill(to: number, spill: Spill): Promise<void> {
+    const from = Math.ceil(Math.max(this.spilledTo, this.chunksStart) / PAGE) * PAGE;
+    const until = Math.floor(to / PAGE) * PAGE;
+    if (until <= from) return;
+    this.spilledTo = until;
+    await spill(from, this.slice(from, until));
   }
 
   private async pump(): Promise<void> {

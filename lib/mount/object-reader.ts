@@ -15,7 +15,7 @@ import { MODE_GITLINK, MODE_TREE, parseTree, type TreeEntry } from '../git/tree.
 import { inflateExact } from '../inflate.js';
 import { LruCache } from '../lru-cache.js';
 import type { ObjectStore } from '../store.js';
-import { InflateCursor } from './inflate-cursor.js';
+import { InflateCursor, type Spill } from './inflate-cursor.js';
 import { deflated, locate, objectSize, type Deflated } from './object-location.js';
 
 const inflateAsync = promisify(inflate);
@@ -126,8 +126,11 @@ export class ObjectReader {
     });
   }
 
-  /** Up to `length` bytes of blob `oid` (of `size` bytes) from `offset`. */
-  async read(oid: string, size: number, offset: number, length: number): Promise<Buffer> {
+  /**
+   * Up to `length` bytes of blob `oid` (of `size` bytes) from `offset`. A blob too big to keep is streamed:
+   * what the stream passes over on its way to `offset` goes to `spill` when given (inflate-cursor.ts).
+   */
+  async read(oid: string, size: number, offset: number, length: number, spill?: Spill): Promise<Buffer> {
     if (offset >= size || length <= 0) return Buffer.alloc(0);
     const end = Math.min(size, offset + length);
     const hit = this.blobs.get(oid) ?? (this.oversized?.oid === oid ? this.oversized.content : undefined);
@@ -144,7 +147,7 @@ export class ObjectReader {
     }
     if (size >= this.streamMinBytes) {
       const cursor = this.annotate(oid, () => this.cursorFor(oid, size, offset));
-      if (cursor !== undefined) return this.annotateAsync(oid, () => cursor.readAt(offset, end - offset));
+      if (cursor !== undefined) return this.annotateAsync(oid, () => cursor.readAt(offset, end - offset, spill));
     }
     let pending = this.inflight.get(oid);
     if (pending === undefined) {

@@ -5,6 +5,8 @@
 // Everything a source serves is immutable: a node's attributes and content never change for the life of
 // the mount, which is what lets the kernel cache entries, attributes and pages for as long as it likes.
 
+import type { Spill } from './inflate-cursor.js';
+
 export type NodeKind = 'dir' | 'file' | 'symlink';
 
 /** The tree id of an empty directory, what `git write-tree` gives for one. */
@@ -63,8 +65,11 @@ export interface MountSource {
   lookup(path: string): MountNode | undefined;
   /** The entries of directory `path` in a stable order, without '.' and '..'; undefined when there is no such directory. */
   list(path: string): DirEntry[] | undefined;
-  /** Up to `length` bytes of a file's content from `offset` (fewer at the end of the file). */
-  read(node: MountNode, offset: number, length: number): Promise<Buffer>;
+  /**
+   * Up to `length` bytes of a file's content from `offset` (fewer at the end of the file). `spill` gets, in
+   * whole pages, the content a streamed read of a very large file passes over to reach `offset`.
+   */
+  read(node: MountNode, offset: number, length: number, spill?: Spill): Promise<Buffer>;
   /** A symlink's target. */
   readlink(node: MountNode): string;
   statfs(): SourceStats;

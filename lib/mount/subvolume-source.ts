@@ -2,6 +2,7 @@
 // directory shows every `x/y/name.treeptr` as `x/y/name`, a directory for a tree and a file for a blob,
 // with the folders between them made up here. A source placed at or below another source's path would be
 // hidden by it: the shallower one wins and the hidden ones are listed in `shadowed`.
+import type { Spill } from './inflate-cursor.js';
 import type { InodeScope } from './inode-table.js';
 import {
   FIXED_MTIME_SEC, joinPath,
@@ -123,8 +124,8 @@ export class SubvolumeSource implements MountSource {
     return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
-  read(node: MountNode, offset: number, length: number): Promise<Buffer> {
-    return node.owner.read(node, offset, length);
+  read(node: MountNode, offset: number, length: number, spill?: Spill): Promise<Buffer> {
+    return node.owner.read(node, offset, length, spill);
   }
 
   readlink(node: MountNode): string {

@@ -6,6 +6,7 @@
 import { MODE_EXEC, MODE_GITLINK, MODE_SYMLINK, MODE_TREE } from '../git/tree.js';
 import { TreeMeta, type MetaEntry } from '../medo/meta.js';
 import type { InodeScope } from './inode-table.js';
+import type { Spill } from './inflate-cursor.js';
 import type { DirIndex, ObjectReader } from './object-reader.js';
 import {
   DEFAULT_PERM, EMPTY_TREE_OID, FIXED_MTIME_SEC, OID_XATTR, joinPath, splitPath,
@@ -179,8 +180,8 @@ export class TreeSource implements MountSource {
     return out;
   }
 
-  read(node: MountNode, offset: number, length: number): Promise<Buffer> {
-    return this.reader.read(node.oid!, node.size, offset, length);
+  read(node: MountNode, offset: number, length: number, spill?: Spill): Promise<Buffer> {
+    return this.reader.read(node.oid!, node.size, offset, length, spill);
   }
 
   readlink(node: MountNode): string {

@@ -156,6 +156,50 @@ test('random reads: inline, off-thread and streamed blobs, packed or loose, give
   }
 });
 
+test('a streamed read that jumps ahead spills what it passes over, in whole pages, once; a sequential one spills nothing', async (t) => {
+  const silo = Silo.open(fx.siloDir);
+  const original = git(fx.repo, ['cat-file', 'blob', fx.blob]);
+  try {
+    const reader = new ObjectReader(silo, { inlineMaxBytes: 1 << 16, streamMinBytes: 1 << 17 });
+    const size = original.length;
+    t.true(size > 3 << 20, 'the fixture blob is large enough to jump around in');
+    const spilled: { at: number; bytes: Buffer }[] = [];
+    const spill = (at: number, bytes: Buffer): void => {
+      spilled.push({ at, bytes: Buffer.from(bytes) });
+    };
+    // Forward jumps (one to output an earlier pump already made), a read behind (served from the window), and
+    // one ending mid-page.
+    const forward: [number, number][] = [[1 << 20, 4096], [(1 << 20) + (256 << 10), 4096], [(2 << 20) + 4096, 8192]];
+    const reads: [number, number][] = [...forward, [(1 << 20) + 8192, 4096], [3 << 20, 1000]];
+    for (const [at, length] of reads) {
+      t.true((await reader.read(fx.blob, size, at, length, spill)).equals(original.subarray(at, at + length)), `read at ${at}`);
+    }
+    for (const { at, bytes } of spilled) {
+      t.is(at % 4096, 0, `spill at ${at} starts on a page`);
+      t.is(bytes.length % 4096, 0, `spill at ${at} is whole pages`);
+      t.true(bytes.equals(original.subarray(at, at + bytes.length)), `spill at ${at} holds the blob's bytes`);
+    }
+    // Spilled and served ranges together cover everything before the furthest read, each byte once.
+    const ranges = [...spilled.map(({ at, bytes }) => [at, at + bytes.length]), ...forward.map(([at, n]) => [at, at + n])]
+      .sort((a, b) => a[0]! - b[0]!);
+    let covered = 0;
+    for (const [from, to] of ranges) {
+      t.is(from, covered, `no gap or overlap at ${covered}`);
+      covered = to!;
+    }
+    t.is(covered, 3 << 20);
+    reader.close();
+
+    const sequential = new ObjectReader(silo, { inlineMaxBytes: 1 << 16, streamMinBytes: 1 << 17 });
+    let spills = 0;
+    for (let o = 0; o < size; o += 131_072) await sequential.read(fx.blob, size, o, 131_072, () => void spills++);
+    t.is(spills, 0);
+    sequential.close();
+  } finally {
+    silo.close();
+  }
+});
+
 test('the sidecar gives modes, mtimes and empty directories; a bad sidecar fails every lookup naming it', (t) => {
   const silo = Silo.open(fx.siloDir);
   const reader = new ObjectReader(silo);
