@@ -1,0 +1,114 @@
+// What the suite measures, on which datasets, in which states, and the issue's goal for each (issue 6).
+//   fs workloads run the same command in the tree as each peer shows it (local disk, squashfuse_ll, medo
+//     with each FUSE backend; for tar also `git archive` of the same tree), with local as the baseline;
+//   tool workloads compare commands that do the same job (objects: git vs silo cat-file; ingest and
+//     materialize: medo add / expand vs cp -a and tar), with the first listed as the baseline.
+// States: cold (caches dropped, then mounted), fresh (a new mount, the backing files in the page cache, the
+// kernel's dentries and inodes dropped: `echo 2`), warm (another pass on the same mount). The local disk
+// has no mount: its "fresh" is the same `echo 2` with the file data cached.
+import { join } from 'node:path';
+import { q } from './proc.mjs';
+
+export const STATES = ['cold', 'fresh', 'warm'];
+const TREES = ['linux', 'python', 'deep'];
+const ALL = ['linux', 'python', 'deep', 'bigfile'];
+
+/** Goals are checked for the medo peers of a row; `kind` says how (see report.mjs). */
+export function workloads({ probe, build, quick, scratch }) {
+  const node = q(process.execPath);
+  const pyEnv = (root, ds) => {
+    const env = { ...process.env, PYTHONHOME: join(root, ds.python.home), PYTHONDONTWRITEBYTECODE: '1' };
+    for (const k of ['PYTHONPATH', 'PYTHONSTARTUP', 'PYTHONUSERBASE', 'PYTHONSAFEPATH']) delete env[k];
+    return env;
+  };
+  const pyCmd = (root, ds, flags = '') => `${q(join(root, ds.python.bin))} -s ${flags} -c ${q(ds.python.imports)}`;
+  const tmp = (name) => join(scratch, name);
+  return [
+    {
+      name: 'mount', kind: 'mount', label: 'mount (medo: server / until ready)', datasets: ALL, states: ['cold', 'fresh'],
+      goals: [{ kind: 'mountMs', max: 50, text: '< 50 ms' }],
+    },
+    {
+      name: 'find', kind: 'fs', label: 'find . | wc -l', datasets: TREES, states: STATES, check: 'out',
+      cmd: () => 'find . | wc -l',
+      goals: [{ kind: 'ratio', states: ['warm'], max: 1.5, text: 'warm <= 1.5x' }],
+    },
+    {
+      name: 'stat', kind: 'fs', label: "find . -printf '%s %m\\n'", datasets: TREES, states: STATES, check: 'out',
+      cmd: () => "find . -printf '%s %m\\n' | wc -l",
+    },
+    {
+      name: 'neg', kind: 'fs', label: 'stat of absent names (probe storm)', datasets: TREES, states: STATES, selfTimed: true,
+      cmd: ({ root, ds }) => `${node} ${q(probe)} neg ${q(root)} ${q(JSON.stringify(ds.negDirs))} ${quick ? 5 : 20}`,
+      goals: [{ kind: 'ratio', states: ['warm'], max: 1.1, text: 'warm native (<= 1.1x)' }],
+    },
+    {
+      name: 'tar', kind: 'fs', label: 'tar -cf - . | wc -c', datasets: TREES, states: STATES, check: 'out', memory: true, extraPeers: ['git'],
+      cmd: ({ peer, ds }) => (peer === 'git' ? `git --git-dir ${q(ds.repo)} archive --format=tar HEAD | wc -c` : 'tar -cf - . | wc -c'),
+      goals: [
+        { kind: 'ratio', states: ['warm'], max: 1.3, text: 'warm <= 1.3x' },
+        { kind: 'vs', states: ['fresh'], datasets: ['linux'], peer: 'squashfuse_ll', text: 'fresh < squashfuse_ll' },
+        { kind: 'ratio', states: ['cold'], datasets: ['linux'], max: 1, strict: true, text: 'cold < local' },
+        { kind: 'rss', states: ['warm'], datasets: ['linux'], max: 200e6, text: 'peak RSS <= 200 MB' },
+      ],
+    },
+    {
+      name: 'cat', kind: 'fs', label: 'xargs -P4 cat | wc -c', datasets: TREES, states: STATES, check: 'out',
+      cmd: () => 'find . -type f -print0 | xargs -0 -P4 -n 64 cat | wc -c',
+    },
+    {
+      name: 'seq', kind: 'fs', label: 'large file, sequential (dd bs=1M)', datasets: ['bigfile'], states: STATES, throughput: true,
+      cmd: ({ ds }) => `dd if=${q(ds.bigFile)} of=/dev/null bs=1M status=none`,
+      goals: [{ kind: 'mbps', states: ['cold'], min: 400, text: 'cold >= 400 MB/s' }],
+    },
+    {
+      // A reader that restarts inflation for every read far from the last one can take seconds per read of a
+      // large blob: a pass stops after its time budget, and its time is scaled to the full count. Warm passes
+      // read only the offsets the first pass reached ("after the first touch").
+      name: 'rand', kind: 'fs', label: `large file, ${quick ? 5000 : 20000} random 4 KiB reads`, datasets: ['bigfile'], states: STATES, selfTimed: true,
+      cmd: ({ ds, limit }) => `${node} ${q(probe)} rand ${q(ds.bigFile)} ${quick ? 5000 : 20000} ${quick ? 10_000 : 20_000}${limit ? ` ${limit}` : ''}`,
+      goals: [{ kind: 'ratio', states: ['warm'], max: 1.1, text: 'warm page-cache speed (<= 1.1x)' }],
+    },
+    {
+      name: 'python', kind: 'fs', label: 'python3.11 -c "import json, ssl, asyncio, email"', datasets: ['python'], states: STATES, pyc: true,
+      cmd: ({ root, ds }) => pyCmd(root, ds),
+      env: ({ root, ds }) => pyEnv(root, ds),
+      // -v names every module it compiles from source rather than loading its .pyc.
+      pycCheck: ({ root, ds }) => ({ cmd: `${pyCmd(root, ds, '-v')} 2>&1 >/dev/null`, env: pyEnv(root, ds) }),
+      goals: [{ kind: 'ratio', max: 1.3, text: '<= 1.3x' }, { kind: 'pyc', states: ['warm'], text: 'no .pyc recompiled' }],
+    },
+    {
+      name: 'objects', kind: 'tool', label: 'every blob: cat-file --batch | wc -c', datasets: ALL, states: ['cold', 'warm'], check: 'out',
+      tools: [
+        { name: 'git', label: 'git cat-file', cmd: (ds) => `git --git-dir ${q(ds.repo)} cat-file --batch < ${q(ds.ids)} | wc -c` },
+        { name: 'silo', label: 'silo cat-file', cmd: (ds) => `${node} ${q(build.silo)} cat-file --batch ${q(ds.silo)} < ${q(ds.ids)} | wc -c` },
+      ],
+    },
+    {
+      // Each command ends with `sync` inside the timing: medo fsyncs its pack, cp and tar leave dirty pages.
+      name: 'ingest', kind: 'tool', label: 'ingest the tree (then sync)', datasets: ALL, states: ['warm'],
+      tools: [
+        { name: 'cp', label: 'cp -a', before: () => `rm -rf ${q(tmp('cp'))}`, cmd: (ds) => `cp -a ${q(ds.root)} ${q(tmp('cp'))} && sync`, after: () => `rm -rf ${q(tmp('cp'))}` },
+        { name: 'tar', label: 'tar -czf', cmd: (ds) => `tar -czf ${q(tmp('t.tar.gz'))} -C ${q(ds.root)} . && sync`, after: () => `rm -f ${q(tmp('t.tar.gz'))}` },
+        {
+          name: 'medo', label: 'medo add',
+          before: () => `rm -rf ${q(tmp('add'))} && mkdir -p ${q(tmp('add/x.medo'))} && ${node} ${q(build.silo)} init ${q(tmp('add/silo'))} >/dev/null && echo '{"silos":["../silo"]}' > ${q(tmp('add/x.medo/SILO.json'))}`,
+          cmd: (ds) => `${node} ${q(build.medo)} add ${q(ds.root)} ${q(tmp('add/x.medo/x.treeptr'))} >/dev/null && sync`,
+          after: () => `rm -rf ${q(tmp('add'))}`,
+        },
+      ],
+    },
+    {
+      name: 'materialize', kind: 'tool', label: 'materialize the tree (then sync)', datasets: ALL, states: ['warm'],
+      setup: (ds) => `[ -f ${q(join(ds.base, 'tree.tar.gz'))} ] || tar -czf ${q(join(ds.base, 'tree.tar.gz'))} -C ${q(ds.root)} .`,
+      tools: [
+        { name: 'cp', label: 'cp -a', before: () => `rm -rf ${q(tmp('cp'))}`, cmd: (ds) => `cp -a ${q(ds.root)} ${q(tmp('cp'))} && sync`, after: () => `rm -rf ${q(tmp('cp'))}` },
+        {
+          name: 'tar', label: 'tar -xzf', before: () => `rm -rf ${q(tmp('x'))} && mkdir -p ${q(tmp('x'))}`,
+          cmd: (ds) => `tar -xzf ${q(join(ds.base, 'tree.tar.gz'))} -C ${q(tmp('x'))} && sync`, after: () => `rm -rf ${q(tmp('x'))}`,
+        },
+        { name: 'medo', label: 'medo expand', before: () => `rm -rf ${q(tmp('e'))}`, cmd: (ds) => `${node} ${q(build.medo)} expand ${q(ds.treeptr)} ${q(tmp('e'))} >/dev/null && sync`, after: () => `rm -rf ${q(tmp('e'))}` },
+      ],
+    },
+  ];
+}
