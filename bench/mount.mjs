@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The mount against the local disk and squashfuse_ll, in one run, as ratios (docs/mount.md, "Performance").
-//   node bench/mount.mjs [--only NAME] [--runs N]        (root, /dev/fuse; builds its own copy of dist/)
+//   node bench/mount.mjs [--only NAME] [--runs N] [--backend lowlevel,highlevel]
+//                                                         (root, /dev/fuse; builds its own copy of dist/)
 // Datasets: a large tree of many small files (/usr/share) and a Python install (pyenv's 3.11.7), each put in
 // a silo (git write-tree, then its objects packed without deltas, as a silo holds them) with a metadata
 // sidecar and a .treeptr, and into a squashfs image (gzip, like the silo's zlib). Built once and cached in
@@ -17,8 +18,13 @@ import { parseArgs } from 'node:util';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const OUT = join(ROOT, 'bench', 'out', 'mount');
-const { values } = parseArgs({ options: { only: { type: 'string' }, runs: { type: 'string', default: '5' } } });
+const { values } = parseArgs({
+  options: { only: { type: 'string' }, runs: { type: 'string', default: '5' }, backend: { type: 'string', default: 'lowlevel,highlevel' } },
+});
 const RUNS = Number(values.runs);
+// Each medo FUSE backend (MEDO_FUSE_BACKEND) gets its own columns, measured in the same run.
+const BACKENDS = values.backend.split(',').filter((b) => b !== '');
+for (const b of BACKENDS) if (b !== 'lowlevel' && b !== 'highlevel') throw new Error(`--backend: unknown backend ${b} (lowlevel, highlevel)`);
 
 // A private build, so a concurrent `tsc` into dist/ cannot change the code under measurement.
 const DIST = join(OUT, 'dist');
@@ -119,11 +125,11 @@ function prepare(ds) {
 const mounted = (mnt) => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === mnt);
 
 /** Mounts with medo (served by a child) and resolves with its unmount function and the times. */
-async function mountMedo(source, mnt) {
+async function mountMedo(source, mnt, backend) {
   mkdirSync(mnt, { recursive: true });
   const t0 = performance.now();
   const child = spawn(process.execPath, [join(DIST, 'cli/medo.js'), 'mount', '--foreground', source, mnt, '--ready-fd', '3', '--log-level', 'info'],
-    { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
+    { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], env: { ...process.env, MEDO_FUSE_BACKEND: backend } });
   let stderr = '';
   child.stderr.on('data', (c) => (stderr += c));
   const line = await new Promise((r) => {
@@ -216,15 +222,18 @@ for (const ds of DATASETS) {
   for (const m of [mnt, sq]) if (mounted(m)) spawnSync('fusermount', ['-u', '-z', m]);
   const local = await passes('local', undefined, ds.dir);
   const squash = await passes('squashfuse_ll', () => mountSquash(info.image, sq), sq);
-  const medo = await passes('medo', () => mountMedo(info.treeptr, mnt), mnt);
+  const medo = {};
+  for (const b of BACKENDS) medo[b] = await passes(`medo ${b}`, () => mountMedo(info.treeptr, mnt, b), mnt);
   const row = { ds, info, local, squash, medo };
   if (ds.python) {
-    row.py = { local: pythonRuns(join(ds.dir, ds.python)) };
-    const m = await mountMedo(info.treeptr, mnt);
-    try {
-      row.py.medo = pythonRuns(join(mnt, ds.python));
-    } finally {
-      await m.unmount();
+    row.py = { local: pythonRuns(join(ds.dir, ds.python)), medo: {} };
+    for (const b of BACKENDS) {
+      const m = await mountMedo(info.treeptr, mnt, b);
+      try {
+        row.py.medo[b] = pythonRuns(join(mnt, ds.python));
+      } finally {
+        await m.unmount();
+      }
     }
     const s = await mountSquash(info.image, sq);
     try {
@@ -237,19 +246,22 @@ for (const ds of DATASETS) {
 }
 
 const lines = [];
-lines.push('| dataset | measure | local disk | squashfuse_ll | medo | medo / local | medo / squashfuse |');
-lines.push('| --- | --- | --- | --- | --- | --- | --- |');
+const cols = BACKENDS.map((b) => `medo ${b} | ${b} / local | ${b} / squashfuse`).join(' | ');
+lines.push(`| dataset | measure | local disk | squashfuse_ll | ${cols} |`);
+lines.push(`| --- | --- | --- | --- | ${BACKENDS.map(() => '--- | --- | ---').join(' | ')} |`);
+const cells = (get, local, squash) => BACKENDS.map((b) => `${fmt(get(b))} | ${ratio(get(b), local)} | ${ratio(get(b), squash)}`).join(' | ');
 for (const { ds, info, local, squash, medo, py } of rows) {
   const name = `${ds.name} (${info.files} files, ${(info.bytes / 2 ** 20).toFixed(0)} MiB)`;
-  lines.push(`| ${name} | mount (medo: server / command) | - | ${fmt(squash.mount.wall)} | ${fmt(medo.mount.server)} / ${fmt(medo.mount.wall)} | | ${ratio(medo.mount.server, squash.mount.wall)} |`);
+  const mounts = BACKENDS.map((b) => `${fmt(medo[b].mount.server)} / ${fmt(medo[b].mount.wall)} | | ${ratio(medo[b].mount.server, squash.mount.wall)}`).join(' | ');
+  lines.push(`| ${name} | mount (medo: server / command) | - | ${fmt(squash.mount.wall)} | ${mounts} |`);
   for (const [m, label] of [['find', 'find | wc -l'], ['tar', 'tar -cf - . | wc -c']]) {
     for (const phase of ['cold', 'warm']) {
-      lines.push(`| | ${label}, ${phase} | ${fmt(local[m][phase])} | ${fmt(squash[m][phase])} | ${fmt(medo[m][phase])} | ${ratio(medo[m][phase], local[m][phase])} | ${ratio(medo[m][phase], squash[m][phase])} |`);
+      lines.push(`| | ${label}, ${phase} | ${fmt(local[m][phase])} | ${fmt(squash[m][phase])} | ${cells((b) => medo[b][m][phase], local[m][phase], squash[m][phase])} |`);
     }
   }
   if (py) {
     for (const phase of ['cold', 'warm']) {
-      lines.push(`| | python3 -c '${IMPORTS}', ${phase} | ${fmt(py.local[phase])} | ${fmt(py.squash[phase])} | ${fmt(py.medo[phase])} | ${ratio(py.medo[phase], py.local[phase])} | ${ratio(py.medo[phase], py.squash[phase])} |`);
+      lines.push(`| | python3 -c '${IMPORTS}', ${phase} | ${fmt(py.local[phase])} | ${fmt(py.squash[phase])} | ${cells((b) => py.medo[b][phase], py.local[phase], py.squash[phase])} |`);
     }
   }
 }
