@@ -49,8 +49,10 @@ export class HttpClient {
   private readonly http = new HttpAgent({ keepAlive: true });
   private readonly https = new HttpsAgent({ keepAlive: true });
   private active = 0;
-  private readonly waiting: (() => void)[] = [];
+  private readonly waiting: { since: number; wake: () => void; fail: () => void }[] = [];
   private bust = 0;
+  /** performance.now() of the last sign of life from any server: a response's headers or body bytes. */
+  private lastProgress = 0;
 
   constructor(options: HttpOptions = {}) {
     const { parallel = 8, timeoutMs = 30_000, retries = 2, backoffMs = 200, maxBodyBytes = 2 ** 31 - 1 } = options;
@@ -68,7 +70,7 @@ export class HttpClient {
   async get(url: string, options: GetOptions = {}): Promise<Buffer | undefined> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.limited(() => this.once(url, options));
+        return await this.limited(() => this.once(url, options), url);
       } catch (e) {
         const retry = (e as MedoError).data?.retryable === true && attempt < this.retries;
         if (!retry) throw e;
@@ -82,15 +84,35 @@ export class HttpClient {
     this.https.destroy();
   }
 
-  private async limited<T>(job: () => Promise<T>): Promise<T> {
-    while (this.active >= this.parallel) await new Promise<void>((r) => this.waiting.push(r));
+  /** Runs `job` once fewer than `parallel` requests are in flight. */
+  private async limited<T>(job: () => Promise<T>, url: string): Promise<T> {
+    const since = performance.now();
+    while (this.active >= this.parallel) {
+      await new Promise<void>((wake, fail) => this.waiting.push({
+        since, wake,
+        fail: () => fail(httpError(`${url}: not sent: a request ahead of it got no answer for ${this.timeoutMs} ms, and none has since (server down, or stalled?)`,
+          url, { timeout: true })),
+      }));
+    }
     this.active++;
     try {
       return await job();
     } finally {
       this.active--;
-      this.waiting.shift()?.();
+      this.waiting.shift()?.wake();
     }
+  }
+
+  /**
+   * A request timed out. Those waiting for a slot that were queued after the last sign of life fail now,
+   * unsent: otherwise each would wait for a slot and then a timeout of its own, and readers queued
+   * behind `parallel` stalled requests would get their error only after several timeouts.
+   */
+  private stalled(): void {
+    const doomed = this.waiting.filter((w) => w.since > this.lastProgress);
+    if (doomed.length === 0) return;
+    this.waiting.splice(0, this.waiting.length, ...this.waiting.filter((w) => w.since <= this.lastProgress));
+    for (const w of doomed) w.fail();
   }
 
   private once(url: string, options: GetOptions): Promise<Buffer | undefined> {
@@ -117,12 +139,15 @@ export class HttpClient {
       let timer: NodeJS.Timeout;
       const arm = (): void => {
         clearTimeout(timer);
-        timer = setTimeout(() => finish(httpError(`${url}: no response for ${this.timeoutMs} ms (server down, or stalled mid-body?)`, url, { timeout: true })),
-          this.timeoutMs);
+        timer = setTimeout(() => {
+          finish(httpError(`${url}: no response for ${this.timeoutMs} ms (server down, or stalled mid-body?)`, url, { timeout: true }));
+          this.stalled();
+        }, this.timeoutMs);
       };
       arm();
       const req = request(target, { method: 'GET', headers, agent: isHttps ? this.https : this.http }, (res: IncomingMessage) => {
         arm();
+        this.lastProgress = performance.now();
         const status = res.statusCode ?? 0;
         if (status === 404 || status === 410) {
           res.resume();
@@ -158,6 +183,7 @@ export class HttpClient {
         let kept = 0;
         res.on('data', (chunk: Buffer) => {
           arm();
+          this.lastProgress = performance.now();
           this.stats.bytes += chunk.length;
           let c = chunk;
           if (seen < skip) c = c.subarray(Math.min(c.length, skip - seen));
