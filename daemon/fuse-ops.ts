@@ -1,10 +1,12 @@
 // FUSE operations over a MountSource. libfuse 2's high-level API names files by path ('/a/b'); the source
 // takes paths relative to the root ('a/b'). Every op has the same shape:
 //   try { cb(0, await work()) } catch (e) { cb(toErrno(e)) }
-// (read answers with the byte count in the first argument, as the binding expects). Every write op answers
+// (read answers with the byte count in the first argument, as the binding expects). The work runs inside
+// withFetch: over remote silos, an object the cache lacks is fetched and the op runs again. Every write op answers
 // EROFS; with the `ro` mount option the kernel refuses most of them before they get here.
 import { constants } from 'node:fs';
 import { isMedoError } from '../lib/errors.js';
+import { withFetch } from '../lib/mount/fetch-on-miss.js';
 import type { MountNode, MountSource } from '../lib/mount/source.js';
 import type { MountCounters } from './counters.js';
 import { EROFS, FsError, toErrno } from './errno.js';
@@ -86,7 +88,7 @@ export function createOps(source: MountSource, log: Logger, owner: Owner, counte
     if (!expected) {
       if (counters !== undefined) counters.errors++;
       const data = isMedoError(e) ? e.data : {};
-      log.error({ op, path, errno, code: (e as { code?: unknown }).code, oid: data.oid, silo: data.store, file: data.path, offset: data.offset,
+      log.error({ op, path, errno, code: (e as { code?: unknown }).code, oid: data.oid, silo: data.store, file: data.path, offset: data.offset, url: data.url,
         err: isMedoError(e) ? e.message : e instanceof Error ? e.stack : String(e) }, `${op} ${path} failed`);
     } else if (tracing) {
       log.trace({ op, path, errno }, 'op refused');
@@ -95,13 +97,13 @@ export function createOps(source: MountSource, log: Logger, owner: Owner, counte
   };
 
   // try { cb(0, await work()) } catch (e) { cb(toErrno(e)) }, without a promise when the work is synchronous
-  // (lookups, listings, attributes: most ops), which spares a microtask and an allocation per op.
+  // (lookups, listings, attributes: most ops) and nothing misses, which spares a microtask and an allocation per op.
   const serve = <T>(op: string, path: string, cb: Cb<T>, work: () => T | Promise<T>): void => {
     counters?.op(op);
     if (tracing) log.trace({ op, path }, 'op');
     let result: T | Promise<T>;
     try {
-      result = work();
+      result = withFetch(source, work);
     } catch (e) {
       cb(fail(op, path, e));
       return;
@@ -122,7 +124,7 @@ export function createOps(source: MountSource, log: Logger, owner: Owner, counte
     readdir(path, cb) {
       counters?.op('readdir');
       if (tracing) log.trace({ op: 'readdir', path }, 'op');
-      try {
+      const listing = (): { names: string[]; stats: FuseStat[] } => {
         const dir = find(path);
         if (dir.kind !== 'dir') throw new FsError('ENOTDIR');
         const rel = relative(path);
@@ -135,9 +137,15 @@ export function createOps(source: MountSource, log: Logger, owner: Owner, counte
           names.push(e.name);
           stats.push({ mode: TYPE_BITS[e.kind], ino: e.ino });
         }
-        cb(0, names, stats);
+        return { names, stats };
+      };
+      const failed = (e: unknown): void => cb(fail('readdir', path, e));
+      try {
+        const r = withFetch(source, listing);
+        if (r instanceof Promise) r.then((l) => cb(0, l.names, l.stats), failed);
+        else cb(0, r.names, r.stats);
       } catch (e) {
-        cb(fail('readdir', path, e));
+        failed(e);
       }
     },
 
@@ -150,9 +158,11 @@ export function createOps(source: MountSource, log: Logger, owner: Owner, counte
         cb(n);
       };
       try {
-        const node = find(path);
-        if (node.kind === 'dir') throw new FsError('EISDIR');
-        source.read(node, pos, len).then(copy, (e: unknown) => cb(fail('read', path, e)));
+        void Promise.resolve(withFetch(source, () => {
+          const node = find(path);
+          if (node.kind === 'dir') throw new FsError('EISDIR');
+          return source.read(node, pos, len);
+        })).then(copy, (e: unknown) => cb(fail('read', path, e)));
       } catch (e) {
         cb(fail('read', path, e));
       }

@@ -3,6 +3,7 @@
 // not even built below it.
 import { pino, type Logger } from 'pino';
 import { MedoError } from '../lib/errors.js';
+import type { RemoteEvent } from '../lib/remote/remote-store.js';
 
 export type { Logger };
 
@@ -16,4 +17,15 @@ export function createLogger(level?: string, fd = 2): Logger {
   }
   // Synchronous writes: a daemon that dies must not lose the line saying why.
   return pino({ level: chosen, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: fd, sync: true }));
+}
+
+/** What a mount's fetches report (lib/remote/remote-store.ts): a bad or failing server is a warning. */
+export function remoteEventLogger(log: Logger): (e: RemoteEvent) => void {
+  return (e) => {
+    if (e.kind === 'mismatch') log.warn({ oid: e.oid, url: e.url, retry: e.retry }, 'a remote silo sent bytes that do not hash to the object id');
+    else if (e.kind === 'fallthrough') log.warn({ oid: e.oid, url: e.url, err: e.error.message }, 'a remote silo failed for an object (the next one listed, if any, is asked)');
+    else if (e.kind === 'pack-failed') log.warn({ url: e.url, err: e.error.message }, 'a whole-pack download failed; fetching its objects one by one');
+    else if (e.kind === 'pack') log.info({ url: e.url, bytes: e.bytes }, 'fetched a whole pack');
+    else if (e.kind === 'fetched') log.debug({ oid: e.oid, bytes: e.bytes }, 'fetched');
+  };
 }

@@ -9,6 +9,7 @@
 import { constants } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { isMedoError } from '../lib/errors.js';
+import { withFetch } from '../lib/mount/fetch-on-miss.js';
 import { joinPath, type DirEntry, type MountNode, type MountSource } from '../lib/mount/source.js';
 import type { MountCounters } from './counters.js';
 import { FsError, toErrno } from './errno.js';
@@ -33,9 +34,6 @@ export interface ReplyFunctions {
 export const OP = {
   INIT: 1, EXIT: 2, LOOKUP: 3, GETATTR: 4, READLINK: 5, READ: 6, READDIR: 7, READDIRPLUS: 8, GETXATTR: 9, LISTXATTR: 10, STATFS: 11,
 } as const;
-
-// Until fetch on a miss lands (lib/mount/fetch-on-miss.ts): every op runs once.
-const withFetch = <T>(_source: MountSource, work: () => T | Promise<T>): T | Promise<T> => work();
 
 const OP_NAMES = ['', 'init', 'exit', 'lookup', 'getattr', 'readlink', 'read', 'readdir', 'readdirplus', 'getxattr', 'listxattr', 'statfs'];
 const TYPE_BITS = { dir: constants.S_IFDIR, file: constants.S_IFREG, symlink: constants.S_IFLNK } as const;
@@ -134,15 +132,17 @@ export class LowLevelOps {
     try {
       switch (op) {
         case OP.LOOKUP: return this.lookup(id, ino, a as string);
-        case OP.GETATTR: return this.answer(id, name, ino, () => this.node(ino), (n) => this.replyAttr(id, n));
-        case OP.READLINK: return this.answer(id, name, ino, () => this.readlink(ino), (t) => this.native.replyReadlink(this.handle, id, t));
+        case OP.GETATTR: return this.answer(id, name, ino, () => this.replyAttr(id, this.node(ino)));
+        case OP.READLINK: return this.answer(id, name, ino, () => this.native.replyReadlink(this.handle, id, this.readlink(ino)));
         case OP.READ: return this.read(id, ino, a as number, b as number);
         case OP.READDIR: return this.readdir(id, ino, a as number, b as number, false);
         case OP.READDIRPLUS: return this.readdir(id, ino, a as number, b as number, true);
-        case OP.GETXATTR: return this.answer(id, name, ino, () => this.xattr(ino, a as string), (v) => this.replyXattr(id, v, b as number));
-        case OP.LISTXATTR: return this.answer(id, name, ino, () => this.xattrNames(ino), (v) => this.replyXattr(id, v, a as number));
-        case OP.STATFS: return this.answer(id, name, ino, () => this.source.statfs(), (s) =>
-          this.native.replyStatfs(this.handle, id, Math.ceil(s.bytes / BLOCK), s.files, BLOCK, 255));
+        case OP.GETXATTR: return this.answer(id, name, ino, () => this.replyXattr(id, this.xattr(ino, a as string), b as number));
+        case OP.LISTXATTR: return this.answer(id, name, ino, () => this.replyXattr(id, this.xattrNames(ino), a as number));
+        case OP.STATFS: return this.answer(id, name, ino, () => {
+          const s = this.source.statfs();
+          this.native.replyStatfs(this.handle, id, Math.ceil(s.bytes / BLOCK), s.files, BLOCK, 255);
+        });
         default: return this.native.replyErr(this.handle, id, osConstants.errno.ENOSYS);
       }
     } catch (e) {
@@ -152,11 +152,12 @@ export class LowLevelOps {
 
   private fail(id: number, op: string, ino: number, e: unknown): void {
     const { errno, expected } = toErrno(e);
-    if (!expected) {
+    // An op that waited on a fetch may end after the mount is gone (its source released): nothing to report.
+    if (!expected && !this.released) {
       if (this.counters !== undefined) this.counters.errors++;
       const data = isMedoError(e) ? e.data : {};
       const path = this.paths.get(ino);
-      this.log.error({ op, path, ino, errno, code: (e as { code?: unknown }).code, oid: data.oid, silo: data.store, file: data.path, offset: data.offset,
+      this.log.error({ op, path, ino, errno, code: (e as { code?: unknown }).code, oid: data.oid, silo: data.store, file: data.path, offset: data.offset, url: data.url,
         err: isMedoError(e) ? e.message : e instanceof Error ? e.stack : String(e) }, `${op} ${path ?? `inode ${ino}`} failed`);
     } else if (this.tracing) {
       this.log.trace({ op, ino, errno }, 'op refused');
@@ -164,16 +165,21 @@ export class LowLevelOps {
     this.native.replyErr(this.handle, id, -errno);
   }
 
-  /** Runs `work` (fetching missing objects first when the source can), then `reply`; any failure answers an errno. */
-  private answer<T>(id: number, op: string, ino: number, work: () => T | Promise<T>, reply: (v: T) => void): void {
-    let result: T | Promise<T>;
+  /**
+   * Runs `work`, which ends by answering the request; if it throws (now, or in the promise it returns),
+   * answers an errno instead. The answer is part of the work because its arguments read attributes made
+   * on first use (a size from an object's header, a mode from the metadata sidecar) that may need an
+   * object the host cache lacks: withFetch then fetches it and runs the work again. The native reply is
+   * always a work's last step, so a work that throws has answered nothing yet.
+   */
+  private answer(id: number, op: string, ino: number, work: () => void | Promise<void>): void {
+    let result: void | Promise<void>;
     try {
       result = withFetch(this.source, work);
     } catch (e) {
       return this.fail(id, op, ino, e);
     }
-    if (result instanceof Promise) result.then(reply, (e: unknown) => this.fail(id, op, ino, e)).catch((e: unknown) => this.fail(id, op, ino, e));
-    else reply(result);
+    if (result instanceof Promise) result.catch((e: unknown) => this.fail(id, op, ino, e));
   }
 
   private pathOf(ino: number): string {
@@ -195,7 +201,8 @@ export class LowLevelOps {
 
   private lookup(id: number, parent: number, name: string): void {
     const path = joinPath(this.pathOf(parent), name);
-    this.answer(id, 'lookup', parent, () => this.source.lookup(path), (n) => {
+    this.answer(id, 'lookup', parent, () => {
+      const n = this.source.lookup(path);
       if (n === undefined) return this.native.replyEntry(this.handle, id, 0, 0, 0, 0, 0, 0);
       this.paths.set(n.ino, path);
       this.native.replyEntry(this.handle, id, n.ino, modeOf(n), n.nlink, n.size, n.mtimeSec, n.mtimeNsec);
@@ -219,12 +226,10 @@ export class LowLevelOps {
       };
       return this.source.read(n, offset, size, spill).then(async (data) => {
         if (spilled) await this.pushed();
-        return data;
+        if (this.counters !== undefined) this.counters.bytesRead += Math.min(data.length, size);
+        this.native.replyBuf(this.handle, id, data, size);
+        if (this.prefetch) this.prefetchSiblings(ino);
       });
-    }, (data) => {
-      if (this.counters !== undefined) this.counters.bytesRead += Math.min(data.length, size);
-      this.native.replyBuf(this.handle, id, data, size);
-      if (this.prefetch) this.prefetchSiblings(ino);
     });
   }
 
@@ -325,7 +330,9 @@ export class LowLevelOps {
             [entryIno, mode, nlink, fileSize, mtimeSec, mtimeNsec] = [n.ino, modeOf(n), n.nlink, n.size, n.mtimeSec, n.mtimeNsec];
             if (e !== undefined) this.paths.set(e.ino, joinPath(dirPath, e.name));
           } catch {
-            // A damaged object: the name goes out without attributes (nlink 0); its own lookup answers EIO.
+            // An object that is damaged, or that the host cache of remote silos lacks: the name goes out
+            // without attributes (nlink 0) and its own lookup answers for it, fetching what it needs then.
+            // A listing does not fetch every file of the directory just to say how big each one is.
             nlink = 0;
           }
         }
@@ -339,11 +346,9 @@ export class LowLevelOps {
         bytes.copy(out, pos + header);
         pos += header + bytes.length;
       });
-      return { out, count: names.length };
-    }, ({ out, count }) => {
-      this.native.replyDir(this.handle, id, plus, size, first, out, count);
+      this.native.replyDir(this.handle, id, plus, size, first, out, names.length);
       // The kernel asks until it gets an empty answer: the listing is done with then.
-      if (count === 0) this.listings.delete(ino);
+      if (names.length === 0) this.listings.delete(ino);
     });
   }
 

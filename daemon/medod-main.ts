@@ -19,6 +19,8 @@ The medo mount daemon: serves any number of read-only FUSE mounts in one process
   --log-level LEVEL  fatal, error, warn, info (default, or MEDO_LOG_LEVEL), debug, trace
 Signals: SIGTERM/SIGINT unmount everything and exit 0 (the table is kept for the next start);
 SIGHUP re-reads mounted medo directories (new .treeptrs appear, removed ones disappear).
+Remote silos (URLs in SILO.json) are read through the host cache MEDO_CACHE_DIR (default
+/var/cache/medo) and fetched on demand with a timeout of MEDO_HTTP_TIMEOUT seconds (default 30).
 Logs are JSON lines on stderr. Exit status: 0 stopped cleanly, 2 bad usage, 3 could not start.
 `;
 

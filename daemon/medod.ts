@@ -14,7 +14,7 @@ import {
 } from '../lib/daemon-protocol.js';
 import { MedoError, isMedoError } from '../lib/errors.js';
 import { MountCounters } from './counters.js';
-import type { Logger } from './log.js';
+import { remoteEventLogger, type Logger } from './log.js';
 import { mountSource, type MountHandle } from './mount.js';
 import { unmountPath } from './unmount.js';
 import { medoMountDevice, mountTable, MEDO_FSTYPE } from './mount-table.js';
@@ -214,7 +214,8 @@ export class Medod {
     }
     await this.cleanStale(spec.mountpoint);
     const started = performance.now();
-    const source = new ReloadableSource({ source: spec.source, ...(spec.rev !== undefined ? { rev: spec.rev } : {}) });
+    // Remote silos: the host cache and HTTP timeout come from medod's environment (MEDO_CACHE_DIR, MEDO_HTTP_TIMEOUT).
+    const source = new ReloadableSource({ source: spec.source, ...(spec.rev !== undefined ? { rev: spec.rev } : {}), remote: { onEvent: remoteEventLogger(this.log) } });
     const isMedoDir = source.opened.kind === 'medo-dir';
     const counters = new MountCounters();
     let handle: MountHandle;

@@ -80,4 +80,9 @@ export class ReloadableSource implements MountSource {
   xattrNames(node: MountNode): string[] {
     return this.current.source.xattrNames(node);
   }
+
+  // The current load's: every load of one medo directory fetches into the same host cache.
+  get fetch(): ((oid: string) => Promise<void>) | undefined {
+    return this.current.source.fetch;
+  }
 }

@@ -10,7 +10,8 @@ import { closeSync, writeSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isMedoError } from '../lib/errors.js';
 import { openMountSource, type OpenedSource } from '../lib/mount/open-source.js';
-import { createLogger, type Logger } from './log.js';
+import type { MountRemoteOptions } from '../lib/mount/remote-fetcher.js';
+import { createLogger, remoteEventLogger, type Logger } from './log.js';
 import { mountSource, type MountHandle } from './mount.js';
 import { medoMountDevice } from './mount-table.js';
 import type { MedoFuseOptions } from './medo-fuse.js';
@@ -23,6 +24,8 @@ export interface ServeOptions {
   logLevel?: string;
   /** Inherited pipe to report readiness on. */
   readyFd?: number;
+  /** Cache and HTTP settings for remote silos (defaults: MEDO_CACHE_DIR, MEDO_HTTP_TIMEOUT). */
+  remote?: MountRemoteOptions;
 }
 
 /** How often to check that the mount is still there (someone may unmount it from outside). */
@@ -70,7 +73,10 @@ export async function serve(options: ServeOptions, log: Logger = createLogger(op
   let opened: OpenedSource | undefined;
   let handle: MountHandle;
   try {
-    opened = openMountSource({ source: options.source, ...(options.rev !== undefined ? { rev: options.rev } : {}) });
+    opened = openMountSource({
+      source: options.source, ...(options.rev !== undefined ? { rev: options.rev } : {}),
+      remote: { ...options.remote, onEvent: remoteEventLogger(log) },
+    });
     for (const p of opened.problems) log.warn({ source: opened.path }, p);
     handle = await mountSource(opened.source, options.mountpoint, { ...options.fuse, log });
   } catch (e) {

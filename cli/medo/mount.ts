@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { request, type MountFlags, type MountStatus } from '../../lib/daemon-protocol.js';
 import type { Command } from '../command.js';
 import { EXIT_OK, parse, usage } from '../run.js';
+import { REMOTE_OPTIONS, remoteSettings } from './remote-options.js';
 
 // The levels pino knows (daemon/log.ts checks the same list); kept here so this file does not load pino.
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -32,6 +33,7 @@ export const mountCommand: Command = {
   name: 'mount',
   summary: 'mount a medo directory, a .treeptr or a git tree read-only (FUSE)',
   help: `usage: medo mount SOURCE MOUNTPOINT [--foreground] [--rev TREE-ISH] [-o OPTIONS] [--socket PATH] [--log-level LEVEL]
+                  [--cache-dir DIR] [--timeout SECS] [--parallel N] [--whole-packs]
 
 SOURCE is
   a medo directory   every .treeptr below it appears as a directory (a tree) or a file (a blob) of the
@@ -42,6 +44,14 @@ SOURCE is
 The mount is read-only: every write fails with EROFS. Entries carry the extended attribute user.medo.oid
 (their blob or tree id). Modes and mtimes come from the .treeptr's metadata sidecar when it has one;
 otherwise files show 0644 (0755 executable), directories 0755, and the time 2000-01-01T00:00:00Z.
+
+Remote silos (URLs in SILO.json) are read through the host's cache of them. An object the cache lacks
+is fetched when a reader first needs it (a directory looked into, a file stat'ed or read), checked
+against its id, and kept in the cache: later reads, and later mounts, need no network. A server that
+is down, stalls past --timeout or sends wrong bytes (twice) makes that one request fail with EIO; the
+mount stays up and the next request for it tries again. A cached copy found torn is fetched again.
+Once two files of a listed directory have been fetched, its other small files are fetched ahead in a
+few requests (MEDO_MOUNT_PREFETCH=0 turns that off). 'medo prefetch' fetches whole wedges ahead of time.
 
   --foreground       serve the mount in this process until SIGINT or SIGTERM (then unmount, exit 0)
                      or until it is unmounted. Without it, the medo daemon (medod) serves the mount
@@ -56,6 +66,13 @@ otherwise files show 0644 (0755 executable), directories 0755, and the time 2000
                      (medod has its own --log-level)
   --ready-fd N       with --foreground: write "ready" (or "error <message>") and a newline on file
                      descriptor N once the mount answers (or failed), then close it
+  --cache-dir DIR    with --foreground: the host's cache of remote silos (default $MEDO_CACHE_DIR, else
+                     /var/cache/medo); medod uses MEDO_CACHE_DIR from its own environment
+  --timeout SECS     with --foreground: fail a fetch after SECS seconds without progress (default
+                     $MEDO_HTTP_TIMEOUT, else 30); medod uses MEDO_HTTP_TIMEOUT from its environment
+  --parallel N       with --foreground: HTTP requests in flight at once (default 8)
+  --whole-packs      with --foreground: download a remote pack whole (checked, then kept in the cache)
+                     the first time one of its objects is needed, rather than Range requests
 
 Unmount with 'medo unmount MOUNTPOINT'. Exit status: 0 mounted (or, with --foreground, cleanly
 unmounted), 2 bad usage, 3 the mount failed.
@@ -71,6 +88,7 @@ unmounted), 2 bad usage, 3 the mount failed.
         socket: { type: 'string' },
         'log-level': { type: 'string' },
         'ready-fd': { type: 'string' },
+        ...REMOTE_OPTIONS,
       },
     });
     if (positionals.length !== 2) usage('mount takes SOURCE MOUNTPOINT');
@@ -86,17 +104,22 @@ unmounted), 2 bad usage, 3 the mount failed.
     }
     if (values.foreground) {
       if (values.socket !== undefined) usage('--socket is for mounts served by medod, not --foreground');
+      const { cacheDir, options } = remoteSettings(values);
       const { serve } = await import('../../daemon/serve.js');
       const { createLogger } = await import('../../daemon/log.js');
       const code = await serve({
         source, mountpoint, fuse,
         ...(values.rev !== undefined ? { rev: values.rev } : {}),
         ...(readyFd !== undefined ? { readyFd } : {}),
+        remote: { cacheDir, store: options },
       }, createLogger(level));
       // The binding keeps a libuv handle open after an unmount from outside; nothing is left to wait for.
       process.exit(code);
     }
     if (level !== undefined) usage('--log-level is for --foreground; medod has its own');
+    for (const o of Object.keys(REMOTE_OPTIONS) as (keyof typeof REMOTE_OPTIONS)[]) {
+      if (values[o] !== undefined) usage(`--${o} is for --foreground; medod takes MEDO_CACHE_DIR and MEDO_HTTP_TIMEOUT from its own environment`);
+    }
     await request<MountStatus>({
       op: 'mount', source: resolve(source), mountpoint: resolve(mountpoint), options: fuse,
       ...(values.rev !== undefined ? { rev: values.rev } : {}),

@@ -303,12 +303,15 @@ export function inflatePackedSync(d: Deflated, oid: string): Buffer {
 /**
  * The error with the object id and store in its data (and message), same code. An I/O error (a silo file
  * gone or unreadable) becomes ERR_OBJECT_CORRUPT for that object; anything else is a bug and passes as is.
+ * A missing object keeps its own id (a delta base, say: what a fetch on miss must get), and `reading` names
+ * the object that needed it.
  */
 export function withObject(e: unknown, oid: string, store: string): unknown {
   if (isMedoError(e)) {
     if (e.data.oid === oid && e.data.store !== undefined) return e;
     const message = e.message.includes(oid) ? e.message : `${oid}: ${e.message}`;
-    return new MedoError(e.code, message, { ...e.data, oid, store }, { cause: e });
+    const other = e.code === 'ERR_OBJECT_MISSING' && typeof e.data.oid === 'string' && e.data.oid !== oid;
+    return new MedoError(e.code, message, other ? { ...e.data, reading: oid, store } : { ...e.data, oid, store }, { cause: e });
   }
   const code = (e as NodeJS.ErrnoException).code;
   if (typeof code !== 'string') return e;

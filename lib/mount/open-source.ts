@@ -3,7 +3,9 @@
 //                                 the same name without the extension, nested folders kept;
 //   one .treeptr file:            its tree is the root (a blob .treeptr shows as the one file in the root);
 //   a git repository:             the tree of --rev (default HEAD), bare or not, no checkout needed.
-// Objects come from every local silo SILO.json lists (or the repository and its alternates).
+// Objects come from every local silo SILO.json lists (or the repository and its alternates); when it lists
+// URLs too, from the host cache of remote silos, and what the cache lacks is fetched when an op misses it
+// (remote-fetcher.ts, fetch-on-miss.ts).
 import { statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { MedoError, isMedoError } from '../errors.js';
@@ -15,6 +17,7 @@ import { TREEPTR_EXT, readTreeptr, type Treeptr } from '../medo/treeptr.js';
 import type { ObjectStore } from '../store.js';
 import { InodeScope, InodeTable } from './inode-table.js';
 import { ObjectReader, type ObjectReaderOptions } from './object-reader.js';
+import { openMedoStore, type MountRemoteOptions, type RemoteFetcher } from './remote-fetcher.js';
 import type { MountSource } from './source.js';
 import { SubvolumeSource, type Subvolume } from './subvolume-source.js';
 import { TreeSource, type RootObject } from './tree-source.js';
@@ -32,6 +35,8 @@ export interface MountSpec {
    * path keeps its inode number across loads.
    */
   inodes?: InodeTable;
+  /** For a medo directory or .treeptr whose SILO.json lists URLs: the cache and HTTP settings. */
+  remote?: MountRemoteOptions;
 }
 
 export interface OpenedSource {
@@ -49,9 +54,10 @@ export interface OpenedSource {
   close(): void;
 }
 
-function treeSource(reader: ObjectReader, root: RootObject, inodes: InodeScope, t?: Treeptr): TreeSource {
+function treeSource(reader: ObjectReader, root: RootObject, inodes: InodeScope, t?: Treeptr, fetcher?: RemoteFetcher): TreeSource {
   return new TreeSource(reader, root, {
     inodes,
+    ...(fetcher !== undefined ? { fetch: fetcher.fetch, onList: fetcher.listed } : {}),
     ...(t?.meta !== undefined ? { meta: t.meta } : {}),
     ...(t !== undefined ? { stats: { bytes: t.size, files: t.files } } : {}),
   });
@@ -62,16 +68,16 @@ function treeptrRoot(t: Treeptr): RootObject {
 }
 
 function opened(source: MountSource, kind: SourceKind, path: string, store: ObjectStore, reader: ObjectReader,
-  problems: string[] = []): OpenedSource {
-  return { source, kind, path, problems, reader, close: () => { reader.close(); store.close(); } };
+  problems: string[] = [], fetcher?: RemoteFetcher): OpenedSource {
+  return { source, kind, path, problems, reader, close: () => { fetcher?.close(); reader.close(); store.close(); } };
 }
 
-function openMedoDir(path: string, cache: ObjectReaderOptions | undefined, table = new InodeTable()): OpenedSource {
+function openMedoDir(path: string, cache: ObjectReaderOptions | undefined, table = new InodeTable(), remote?: MountRemoteOptions): OpenedSource {
   const medo = MedoDir.open(path);
-  const store = medo.openStore();
+  const problems: string[] = [];
+  const { store, fetcher } = openMedoStore(medo, remote, problems);
   const reader = new ObjectReader(store, cache);
   const root = new InodeScope(table, '');
-  const problems: string[] = [];
   const subvolumes: Subvolume[] = [];
   for (const rel of medo.treeptrs()) {
     const at = rel.slice(0, -TREEPTR_EXT.length);
@@ -83,29 +89,30 @@ function openMedoDir(path: string, cache: ObjectReaderOptions | undefined, table
       problems.push(`${rel}: skipped: ${e.message}`);
       continue;
     }
-    subvolumes.push({ path: at, kind: t.tree !== undefined ? 'dir' : 'file', source: treeSource(reader, treeptrRoot(t), root.child(at), t) });
+    subvolumes.push({ path: at, kind: t.tree !== undefined ? 'dir' : 'file', source: treeSource(reader, treeptrRoot(t), root.child(at), t, fetcher) });
   }
-  const source = new SubvolumeSource(subvolumes, root);
+  const source = new SubvolumeSource(subvolumes, root, fetcher?.fetch);
   for (const sv of source.shadowed) problems.push(`${sv.path}${TREEPTR_EXT}: hidden by another .treeptr at or above its path`);
-  const o = opened(source, 'medo-dir', medo.root, store, reader, problems);
+  const o = opened(source, 'medo-dir', medo.root, store, reader, problems, fetcher);
   o.inodes = table;
   return o;
 }
 
 /** A single file (blob root) cannot be a mount's root: it shows as the one entry of the root directory. */
-function singleFile(reader: ObjectReader, name: string, root: RootObject, t?: Treeptr): MountSource {
+function singleFile(reader: ObjectReader, name: string, root: RootObject, t?: Treeptr, fetcher?: RemoteFetcher): MountSource {
   const scope = new InodeScope(new InodeTable(), '');
-  return new SubvolumeSource([{ path: name, kind: 'file', source: treeSource(reader, root, scope.child(name), t) }], scope);
+  return new SubvolumeSource([{ path: name, kind: 'file', source: treeSource(reader, root, scope.child(name), t, fetcher) }], scope, fetcher?.fetch);
 }
 
-function openTreeptr(path: string, cache: ObjectReaderOptions | undefined): OpenedSource {
+function openTreeptr(path: string, cache: ObjectReaderOptions | undefined, remote?: MountRemoteOptions): OpenedSource {
   const t = readTreeptr(path);
-  const store = MedoDir.containing(path).openStore();
+  const problems: string[] = [];
+  const { store, fetcher } = openMedoStore(MedoDir.containing(path), remote, problems);
   const reader = new ObjectReader(store, cache);
   const source = t.tree !== undefined
-    ? treeSource(reader, treeptrRoot(t), new InodeScope(new InodeTable(), ''), t)
-    : singleFile(reader, basename(path).replace(/\.treeptr$/, ''), treeptrRoot(t), t);
-  return opened(source, 'treeptr', path, store, reader);
+    ? treeSource(reader, treeptrRoot(t), new InodeScope(new InodeTable(), ''), t, fetcher)
+    : singleFile(reader, basename(path).replace(/\.treeptr$/, ''), treeptrRoot(t), t, fetcher);
+  return opened(source, 'treeptr', path, store, reader, problems, fetcher);
 }
 
 function openGit(path: string, rev: string, cache: ObjectReaderOptions | undefined): OpenedSource {
@@ -142,7 +149,7 @@ export function openMountSource(spec: MountSpec): OpenedSource {
         `${spec.source} is a file but not a ${TREEPTR_EXT}; SOURCE must be a medo directory, a ${TREEPTR_EXT} or a git repository`, { path });
     }
     notGit();
-    return openTreeptr(path, spec.cache);
+    return openTreeptr(path, spec.cache, spec.remote);
   }
   // A repository whose top holds SILO.json is mounted as the medo directory unless --rev asks for git.
   const isMedo = (() => {
@@ -152,7 +159,7 @@ export function openMountSource(spec: MountSpec): OpenedSource {
       return false;
     }
   })();
-  if (isMedo && spec.rev === undefined) return openMedoDir(path, spec.cache, spec.inodes);
+  if (isMedo && spec.rev === undefined) return openMedoDir(path, spec.cache, spec.inodes, spec.remote);
   if (findGitDir(path) !== undefined) return openGit(path, spec.rev ?? 'HEAD', spec.cache);
   notGit();
   throw new MedoError('ERR_STORE_NOT_FOUND',

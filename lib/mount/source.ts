@@ -76,6 +76,12 @@ export interface MountSource {
   /** Extended attribute `name` of a node, or undefined when it has none of that name. */
   xattr(node: MountNode, name: string): Buffer | undefined;
   xattrNames(node: MountNode): string[];
+  /**
+   * Only sources over remote silos: makes object `oid` readable from the host cache (fetched and checked,
+   * or a torn cached copy replaced). Rejects when no silo has it intact. Adapters do not call it
+   * directly: withFetch (fetch-on-miss.ts) runs an op again after the fetch its miss needed.
+   */
+  fetch?(oid: string): Promise<void>;
 }
 
 /** Splits '' / 'a/b/c' into its parent ('' / 'a/b') and last component. */

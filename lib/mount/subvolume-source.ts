@@ -28,8 +28,11 @@ export class SubvolumeSource implements MountSource {
   private readonly folders = new Map<string, Folder>();
   private readonly mounted = new Map<string, Subvolume>();
   readonly shadowed: Subvolume[] = [];
+  /** MountSource.fetch: one for all subvolumes, which read one store. */
+  readonly fetch?: (oid: string) => Promise<void>;
 
-  constructor(subvolumes: readonly Subvolume[], private readonly inodes: InodeScope) {
+  constructor(subvolumes: readonly Subvolume[], private readonly inodes: InodeScope, fetch?: (oid: string) => Promise<void>) {
+    if (fetch !== undefined) this.fetch = fetch;
     this.folder('');
     const byDepth = [...subvolumes].sort((a, b) => depth(a.path) - depth(b.path) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     for (const sv of byDepth) this.place(sv);

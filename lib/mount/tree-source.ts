@@ -3,7 +3,7 @@
 // original permission bits and mtimes and the empty directories come back; without one every entry shows
 // FIXED_MTIME_SEC and git's modes (0644, 0755 for executables and directories, 0777 for symlinks).
 // The sidecar is read on first use, not at mount time, so mounting stays instant whatever its size.
-import { MODE_EXEC, MODE_GITLINK, MODE_SYMLINK, MODE_TREE } from '../git/tree.js';
+import { MODE_EXEC, MODE_GITLINK, MODE_SYMLINK, MODE_TREE, type TreeEntry } from '../git/tree.js';
 import { TreeMeta, type MetaEntry } from '../medo/meta.js';
 import type { InodeScope } from './inode-table.js';
 import type { Spill } from './inflate-cursor.js';
@@ -24,6 +24,10 @@ export interface TreeSourceOptions {
   stats?: SourceStats;
   /** Nodes kept by path (default 100 000). */
   nodeCacheEntries?: number;
+  /** MountSource.fetch, for a tree whose objects may come from remote silos. */
+  fetch?: (oid: string) => Promise<void>;
+  /** Told the entries of each directory listed (a remote mount's read-ahead, remote-fetcher.ts). */
+  onList?: (tree: string, entries: readonly TreeEntry[]) => void;
 }
 
 export interface RootObject {
@@ -98,10 +102,12 @@ export class TreeSource implements MountSource {
   private loaded: LoadedMeta | undefined;
   private walked: SourceStats | undefined;
   readonly inodes: InodeScope;
+  readonly fetch?: (oid: string) => Promise<void>;
 
   constructor(readonly reader: ObjectReader, readonly root: RootObject, private readonly options: TreeSourceOptions) {
     this.inodes = options.inodes;
     this.maxNodes = options.nodeCacheEntries ?? 100_000;
+    if (options.fetch !== undefined) this.fetch = options.fetch;
   }
 
   /** The sidecar, parsed on first use; undefined when there is none. Throws when it is missing or corrupt. */
@@ -171,6 +177,7 @@ export class TreeSource implements MountSource {
     const dir = this.lookup(path);
     if (dir === undefined || dir.kind !== 'dir') return undefined;
     const index = this.dirIndex(dir);
+    if (this.options.onList !== undefined && dir.tree !== undefined) this.options.onList(dir.tree, index.entries);
     const entry = (name: string, kind: NodeKind): DirEntry => {
       const child = joinPath(path, name);
       return { name, kind, ino: this.inodes.of(child), node: () => this.lookup(child)! };

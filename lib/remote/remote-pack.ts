@@ -44,6 +44,12 @@ export class RemotePack {
     return this.index.position(oid) >= 0;
   }
 
+  /** Bytes of the entry for `oid` as stored (compressed; a delta's own bytes), or undefined when this pack does not hold it. */
+  entryBytes(oid: Buffer): number | undefined {
+    const offset = this.index.lookup(oid);
+    return offset === undefined ? undefined : this.locate(offset).end - offset;
+  }
+
   /** The object `oid` with its deltas applied, or undefined when this pack does not hold it. */
   async read(oid: Buffer, noCache = false): Promise<RawObject | undefined> {
     const offset = this.index.lookup(oid);
@@ -89,11 +95,19 @@ export class RemotePack {
 
   private sorted(): { offsets: Float64Array; positions: Uint32Array } {
     if (this.ends === undefined) {
+      // Typed arrays, not [offset, position] pairs: this runs on a cold mount's first fetch, before any
+      // JIT warm-up, where n small arrays cost several times the sort itself.
       const n = this.index.count;
-      const pairs = new Array<[number, number]>(n);
-      for (let i = 0; i < n; i++) pairs[i] = [this.index.offsetAt(i), i];
-      pairs.sort((a, b) => a[0] - b[0]);
-      this.ends = { offsets: Float64Array.from(pairs, (p) => p[0]), positions: Uint32Array.from(pairs, (p) => p[1]) };
+      const byPosition = new Float64Array(n);
+      const positions = new Uint32Array(n);
+      for (let i = 0; i < n; i++) {
+        byPosition[i] = this.index.offsetAt(i);
+        positions[i] = i;
+      }
+      positions.sort((a, b) => byPosition[a]! - byPosition[b]!);
+      const offsets = new Float64Array(n);
+      for (let i = 0; i < n; i++) offsets[i] = byPosition[positions[i]!]!;
+      this.ends = { offsets, positions };
     }
     return this.ends;
   }
@@ -149,7 +163,7 @@ export class RemotePack {
         base = inPack !== undefined ? await this.readAt(inPack, noCache, chain, fetched) : await this.options.resolveExternal(oidFromBytes(h.baseOid!));
         if (base === undefined) {
           throw new MedoError('ERR_OBJECT_MISSING', `${this.url}: delta at offset ${offset} needs base ${oidFromBytes(h.baseOid!)}, which no silo holds`,
-            { path: this.url, offset });
+            { path: this.url, offset, oid: oidFromBytes(h.baseOid!) });
         }
       }
       try {

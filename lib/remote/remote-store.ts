@@ -91,15 +91,17 @@ export class RemoteStore {
   /**
    * Many objects, as `ensure` gives each, but those that sit in one remote pack are fetched as runs of
    * neighbouring entries (RemotePack.readMany), a request per run instead of per object. Whatever that
-   * does not deliver intact is then fetched on its own, with ensure's retries, events and errors.
+   * does not deliver intact is then fetched on its own, with ensure's retries, events and errors; objects
+   * whose fetch is under way already are waited for, not asked for twice.
    */
   async ensureMany(oids: readonly string[]): Promise<Map<string, RawObject>> {
     const out = new Map<string, RawObject>();
     let missing: string[] = [];
+    const underWay: string[] = [];
     for (const oid of oids) {
       const hit = this.fromCache(oid);
       if (hit !== undefined) out.set(oid, hit);
-      else missing.push(oid);
+      else (this.inflight.has(oid) ? underWay : missing).push(oid);
     }
     if (missing.length > 1 && !this.options.wholePacks) {
       for (const remote of this.remotes) {
@@ -127,7 +129,41 @@ export class RemoteStore {
         }
       }
     }
-    await Promise.all(missing.map(async (o) => out.set(o, await this.ensure(o))));
+    await Promise.all([...missing, ...underWay].map(async (o) => out.set(o, await this.ensure(o))));
+    return out;
+  }
+
+  /**
+   * Of `oids`, those a remote pack stores in entries of at most `maxEntry` bytes each, up to `budget` bytes
+   * in all, in the order given: what is cheap to fetch ahead of need. Silos whose pack list cannot be had,
+   * and loose remote objects (their size is unknown until fetched), are left out.
+   */
+  async packedWithin(oids: readonly string[], maxEntry: number, budget: number): Promise<string[]> {
+    const out: string[] = [];
+    const taken = new Set<string>();
+    let total = 0;
+    for (const remote of this.remotes) {
+      let packs;
+      try {
+        packs = await remote.packList();
+      } catch {
+        continue;
+      }
+      for (const oid of oids) {
+        if (taken.has(oid)) continue;
+        const key = Buffer.from(oid, 'hex');
+        for (const pack of packs) {
+          const bytes = pack.entryBytes(key);
+          if (bytes === undefined) continue;
+          if (bytes <= maxEntry && total + bytes <= budget) {
+            out.push(oid);
+            total += bytes;
+          }
+          taken.add(oid);
+          break;
+        }
+      }
+    }
     return out;
   }
 
