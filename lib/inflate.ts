@@ -34,10 +34,14 @@ function inflateWithZlib(src: Buffer, size: number): Inflated | InflateFailure {
   return { data: out, consumed: -1 };
 }
 
-/** Inflates the zlib stream at the start of `src` (trailing bytes are ignored) to exactly `size` bytes. */
-export function inflateExact(src: Buffer, size: number): Inflated | InflateFailure {
+/**
+ * Inflates the zlib stream at the start of `src` (trailing bytes are ignored) to exactly `size` bytes, into
+ * the start of `into` when it is given and large enough (a caller's reused buffer: no allocation, so no
+ * garbage per object), else into a new buffer.
+ */
+export function inflateExact(src: Buffer, size: number, into?: Buffer): Inflated | InflateFailure {
   if (native === undefined) return inflateWithZlib(src, size);
-  const out = Buffer.allocUnsafe(size);
+  const out = into !== undefined && into.length >= size ? into.subarray(0, size) : Buffer.allocUnsafe(size);
   const status = native.inflateInto(src, out);
   return status >= 0 ? { data: out, consumed: status } : NATIVE_FAILURES[status] ?? 'bad-data';
 }

@@ -44,6 +44,25 @@ test('BufferSource', (t) => readsLikeTheBuffer(t, new BufferSource(data)));
 test('FileSource with its page cache', (t) => readsLikeTheBuffer(t, fileSource(t)));
 test('FileSource with a cache too small for one page', (t) => readsLikeTheBuffer(t, fileSource(t, 100)));
 
+test('peek gives the same bytes as read, cached or not, small or up to PEEK_MAX_BYTES, and caches nothing', (t) => {
+  const src = fileSource(t);
+  const r = random(23);
+  const ranges: [number, number][] = [[0, 1], [5, 40], [PAGE - 3, 10], [100, 3 * PAGE], [0, data.length], [data.length - 7, 7]];
+  for (let k = 0; k < 100; k++) {
+    const pos = Math.floor(r() * data.length);
+    ranges.push([pos, Math.floor(r() * Math.min(3 * PAGE, data.length - pos))]);
+  }
+  for (const [pos, len] of ranges) {
+    t.true(Buffer.from(src.peek(pos, len)).equals(data.subarray(pos, pos + len)), `peek of ${len} bytes at ${pos}`);
+  }
+  // A read caches its page; a peek after it (from the page) and a read after a peek agree.
+  t.true(src.read(PAGE + 10, 100).equals(data.subarray(PAGE + 10, PAGE + 110)));
+  t.true(Buffer.from(src.peek(PAGE + 20, 50)).equals(data.subarray(PAGE + 20, PAGE + 70)));
+  t.true(Buffer.from(src.peek(4 * PAGE, 3 * 1000)).equals(data.subarray(4 * PAGE, 4 * PAGE + 3000)));
+  t.true(src.read(4 * PAGE, 3000).equals(data.subarray(4 * PAGE, 4 * PAGE + 3000)));
+  throwsCode(t, () => src.peek(data.length - 1, 2), 'ERR_PACK_CORRUPT', 'a peek past the end');
+});
+
 test('a file that shrinks after opening is ERR_PACK_CORRUPT, not a short read', (t) => {
   const src = fileSource(t);
   t.true(src.read(0, 10).equals(data.subarray(0, 10)));
