@@ -219,6 +219,14 @@ export class LowLevelOps {
     this.answer(id, 'read', ino, () => {
       const n = this.node(ino);
       if (n.kind === 'dir') throw new FsError('EISDIR');
+      // A small file asked for whole (the usual first read): inline, into a reused buffer, answered at once.
+      const whole = offset === 0 && n.size <= size && this.source.readNow !== undefined ? this.source.readNow(n) : undefined;
+      if (whole !== undefined) {
+        if (this.counters !== undefined) this.counters.bytesRead += whole.length;
+        this.native.replyBuf(this.handle, id, whole, size);
+        if (this.prefetch) this.prefetchSiblings(ino);
+        return;
+      }
       let spilled = false;
       const spill = (at: number, bytes: Buffer): Promise<void> => {
         spilled = true;
@@ -276,7 +284,8 @@ export class LowLevelOps {
         const size = n.size;
         if (size === 0 || size > PREFETCH_FILE_MAX || size > budget) continue;
         budget -= size;
-        this.native.store(this.handle, n.ino, 0, await this.source.read(n, 0, size));
+        // store() copies the bytes before it returns, so readNow's reused buffer is safe here.
+        this.native.store(this.handle, n.ino, 0, this.source.readNow?.(n) ?? await this.source.read(n, 0, size));
       } catch {
         // A damaged or missing object: the read that needs it reports it.
       }

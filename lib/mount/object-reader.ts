@@ -55,6 +55,8 @@ export class ObjectReader {
   private readonly cursors = new Map<string, InflateCursor[]>();
   /** The last object too big for the cache that could not be streamed (a delta, or loose): one slot. */
   private oversized: { oid: string; content: Buffer } | undefined;
+  /** readNow's reused output buffer. */
+  private scratch = Buffer.alloc(0);
   private cursorCount = 0;
   private clock = 0;
   readonly inlineMaxBytes: number;
@@ -112,13 +114,37 @@ export class ObjectReader {
     return content;
   }
 
-  private inflateInline(oid: string, size?: number): Buffer {
+  /**
+   * The whole content of blob `oid` (of `size` bytes) when it can be had inline, for a caller that uses it
+   * at once (copies it into a reply or the page cache) and keeps no reference: a small file not in the
+   * cache is inflated into a buffer reused by the next call, so reading thousands of files makes no
+   * garbage (at ~1 GB of file content, collecting it cost more than a second). Undefined for a file too
+   * big to inflate inline.
+   */
+  readNow(oid: string, size: number): Buffer | undefined {
+    const hit = this.blobs.get(oid);
+    if (hit !== undefined) {
+      this.cacheStats.hits++;
+      return this.checked(oid, size, hit);
+    }
+    if (size > this.inlineMaxBytes) return undefined;
+    this.cacheStats.misses++;
+    if (size > this.cacheMinBytes) {
+      const content = this.checked(oid, size, this.inflateInline(oid, size));
+      this.blobs.set(oid, content);
+      return content;
+    }
+    if (this.scratch.length < size) this.scratch = Buffer.allocUnsafe(Math.max(size, this.cacheMinBytes));
+    return this.checked(oid, size, this.inflateInline(oid, size, this.scratch));
+  }
+
+  private inflateInline(oid: string, size?: number, into?: Buffer): Buffer {
     return this.annotate(oid, () => {
       // A whole packed entry is inflated straight from its pack (the store's reader would also look for
       // delta bases); loose objects and deltas go through the store.
       const loc = size === undefined ? undefined : locate(this.store, oid);
       const d = loc?.kind === 'packed' ? deflated(loc, size!) : undefined;
-      if (d !== undefined) return inflatePackedSync(d, oid);
+      if (d !== undefined) return inflatePackedSync(d, oid, into);
       const o = this.store.read(oid);
       if (o === undefined) throw this.missing('blob', oid);
       if (o.type !== 'blob') throw this.corrupt(oid, `is a ${o.type}, expected a blob`);
@@ -286,11 +312,11 @@ export async function inflateWhole(d: Deflated, oid: string): Promise<Buffer> {
  * Inflates a whole packed entry on this thread (small objects: a hop to the pool costs more than the work),
  * through lib/inflate.ts (a reused native z_stream when built), with PackFile.inflate's checks.
  */
-export function inflatePackedSync(d: Deflated, oid: string): Buffer {
+export function inflatePackedSync(d: Deflated, oid: string, into?: Buffer): Buffer {
   const { src, offset, dataStart, dataEnd, size } = d;
   const avail = dataEnd - dataStart;
   for (let want = Math.min(avail, size + (size >>> 9) + 64); ; want = avail) {
-    const r = inflateExact(src.read(dataStart, want), size);
+    const r = inflateExact(src.peek(dataStart, want), size, into);
     if (typeof r !== 'string') return r.data;
     if (r === 'short-input' && want < avail) continue;
     const why = r === 'too-long' ? `inflates to more than its declared ${size} bytes`

@@ -70,6 +70,12 @@ export interface MountSource {
    * whole pages, the content a streamed read of a very large file passes over to reach `offset`.
    */
   read(node: MountNode, offset: number, length: number, spill?: Spill): Promise<Buffer>;
+  /**
+   * A small file's whole content, synchronously, in a buffer that is valid only until the next call (the
+   * caller copies it out at once); undefined when the file cannot be read inline. Optional: an adapter
+   * falls back to read().
+   */
+  readNow?(node: MountNode): Buffer | undefined;
   /** A symlink's target. */
   readlink(node: MountNode): string;
   statfs(): SourceStats;

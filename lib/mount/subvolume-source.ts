@@ -131,6 +131,10 @@ export class SubvolumeSource implements MountSource {
     return node.owner.read(node, offset, length, spill);
   }
 
+  readNow(node: MountNode): Buffer | undefined {
+    return node.owner.readNow?.(node);
+  }
+
   readlink(node: MountNode): string {
     return node.owner.readlink(node);
   }

@@ -191,6 +191,10 @@ export class TreeSource implements MountSource {
     return this.reader.read(node.oid!, node.size, offset, length, spill);
   }
 
+  readNow(node: MountNode): Buffer | undefined {
+    return this.reader.readNow(node.oid!, node.size);
+  }
+
   readlink(node: MountNode): string {
     return this.reader.readWhole(node.oid!).toString('utf8');
   }

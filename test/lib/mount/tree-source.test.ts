@@ -200,6 +200,35 @@ test('a streamed read that jumps ahead spills what it passes over, in whole page
   }
 });
 
+test('readNow: whole small files inline into one reused buffer, cached large ones as kept, huge ones not at all', (t) => {
+  const silo = Silo.open(fx.siloDir);
+  try {
+    const reader = new ObjectReader(silo, { inlineMaxBytes: 1 << 20, cacheMinBytes: 128 << 10 });
+    const small = gitLines(fx.repo, ['ls-tree', '-r', '-l', fx.tree])
+      .map((l) => l.split(/\s+/))
+      .filter(([mode, type, , size]) => type === 'blob' && mode !== '120000' && Number(size) > 0 && Number(size) <= 128 << 10)
+      .map(([, , oid, size]) => ({ oid: oid!, size: Number(size) }));
+    t.true(small.length >= 3, 'the fixture has small files');
+    let buffer: ArrayBuffer | SharedArrayBuffer | undefined;
+    for (const { oid, size } of small) {
+      const got = reader.readNow(oid, size)!;
+      t.true(got.equals(git(fx.repo, ['cat-file', 'blob', oid])), `${oid} has git's bytes`);
+      buffer ??= got.buffer;
+      t.is(got.buffer, buffer, 'one buffer for every small file');
+    }
+    const size = reader.size(fx.blob);
+    t.is(reader.readNow(fx.blob, size), undefined, 'a file over inlineMaxBytes is not read inline');
+    const kept = new ObjectReader(silo, { inlineMaxBytes: 8 << 20, cacheMinBytes: 128 << 10 });
+    const first = kept.readNow(fx.blob, size)!;
+    t.true(first.equals(git(fx.repo, ['cat-file', 'blob', fx.blob])));
+    t.is(kept.readNow(fx.blob, size), first, 'a file over cacheMinBytes is kept and handed out as kept');
+    reader.close();
+    kept.close();
+  } finally {
+    silo.close();
+  }
+});
+
 test('the sidecar gives modes, mtimes and empty directories; a bad sidecar fails every lookup naming it', (t) => {
   const silo = Silo.open(fx.siloDir);
   const reader = new ObjectReader(silo);
