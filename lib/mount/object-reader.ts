@@ -32,7 +32,7 @@ export interface DirIndex {
 export interface ObjectReaderOptions {
   /** Bytes of parsed trees to keep (default 32 MiB). */
   treeCacheBytes?: number;
-  /** Bytes of inflated blob content to keep (default 128 MiB). */
+  /** Bytes of inflated blob content to keep (default 32 MiB: the daemon's memory goal, docs/mount.md). */
   blobCacheBytes?: number;
   /** Blobs up to this size are inflated on the main thread (default 1 MiB; see docs/mount.md for the measurement). */
   inlineMaxBytes?: number;
@@ -66,7 +66,7 @@ export class ObjectReader {
   readonly cacheStats = { hits: 0, misses: 0 };
 
   constructor(readonly store: ObjectStore, options: ObjectReaderOptions = {}) {
-    const blobBytes = options.blobCacheBytes ?? 128 << 20;
+    const blobBytes = options.blobCacheBytes ?? 32 << 20;
     this.trees = new LruCache(options.treeCacheBytes ?? 32 << 20, (d) => 64 + d.entries.length * 160);
     this.blobs = new LruCache(blobBytes, (b) => b.length + 64);
     this.inlineMaxBytes = options.inlineMaxBytes ?? 1 << 20;
