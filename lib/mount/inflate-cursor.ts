@@ -69,6 +69,11 @@ export class InflateCursor {
     return this.produced;
   }
 
+  /** True once a read has been served the blob's last byte: its reader is done with the cursor. */
+  get finished(): boolean {
+    return this.spilledTo >= this.entry.size;
+  }
+
   /** True while a read is queued or running: such a cursor must not be closed under it. */
   get busy(): boolean {
     return this.pending > 0;

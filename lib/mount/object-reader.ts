@@ -46,7 +46,8 @@ export interface ObjectReaderOptions {
 }
 
 const MAX_CURSORS_PER_BLOB = 4;
-const MAX_CURSORS = 32;
+/** Each holds up to an 8 MiB window: 8 of them bound that memory at 64 MiB. */
+const MAX_CURSORS = 8;
 
 export class ObjectReader {
   private readonly trees: LruCache<string, DirIndex>;
@@ -173,7 +174,17 @@ export class ObjectReader {
     }
     if (size >= this.streamMinBytes) {
       const cursor = this.annotate(oid, () => this.cursorFor(oid, size, offset));
-      if (cursor !== undefined) return this.annotateAsync(oid, () => cursor.readAt(offset, end - offset, spill));
+      if (cursor !== undefined) {
+        return this.annotateAsync(oid, async () => {
+          try {
+            return await cursor.readAt(offset, end - offset, spill);
+          } finally {
+            // A cursor that served the file's last byte is done with (the kernel keeps the pages it was
+            // given); its window would only hold memory. Reads still queued on it keep it for them.
+            if (cursor.finished && !cursor.busy) this.closeCursor(oid, cursor);
+          }
+        });
+      }
     }
     let pending = this.inflight.get(oid);
     if (pending === undefined) {
@@ -230,6 +241,16 @@ export class ObjectReader {
     }
     best.lastUsed = ++this.clock;
     return best;
+  }
+
+  /** Inflate cursors open now (each may hold up to an 8 MiB window). */
+  get openCursors(): number {
+    return this.cursorCount;
+  }
+
+  private closeCursor(oid: string, c: InflateCursor): void {
+    const list = this.cursors.get(oid);
+    if (list !== undefined && list.includes(c)) this.dropCursor(oid, list, c);
   }
 
   private dropCursor(oid: string, list: InflateCursor[], c: InflateCursor): void {

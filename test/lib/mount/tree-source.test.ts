@@ -192,8 +192,12 @@ test('a streamed read that jumps ahead spills what it passes over, in whole page
 
     const sequential = new ObjectReader(silo, { inlineMaxBytes: 1 << 16, streamMinBytes: 1 << 17 });
     let spills = 0;
-    for (let o = 0; o < size; o += 131_072) await sequential.read(fx.blob, size, o, 131_072, () => void spills++);
+    for (let o = 0; o < size; o += 131_072) {
+      await sequential.read(fx.blob, size, o, 131_072, () => void spills++);
+      if (o === 0) t.is(sequential.openCursors, 1);
+    }
     t.is(spills, 0);
+    t.is(sequential.openCursors, 0, 'a cursor that reached the end is closed, and its window freed');
     sequential.close();
   } finally {
     silo.close();
