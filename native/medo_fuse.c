@@ -420,6 +420,19 @@ static double get_double(napi_env env, napi_value v) {
   return d;
 }
 
+// The bytes of a typed array (a Buffer): data and length, or NULL and 0 for anything else.
+static void get_bytes(napi_env env, napi_value v, void** data, size_t* len) {
+  *data = NULL;
+  *len = 0;
+  bool is_typed = false;
+  napi_is_typedarray(env, v, &is_typed);
+  if (!is_typed) return;
+  napi_typedarray_type type;
+  napi_value ab;
+  size_t offset;
+  napi_get_typedarray_info(env, v, &type, len, data, &ab, &offset);
+}
+
 static char* get_string(napi_env env, napi_value v) {
   size_t len = 0;
   if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) return NULL;
@@ -619,16 +632,9 @@ static napi_value js_store(napi_env env, napi_callback_info info) {
   ARGS(4);
   mount_t* m = get_mount(env, argv[0]);
   if (m == NULL) return NULL;
-  void* data = NULL;
-  size_t len = 0;
-  bool is_typed = false;
-  napi_is_typedarray(env, argv[3], &is_typed);
-  if (is_typed) {
-    napi_typedarray_type type;
-    napi_value ab;
-    size_t offset;
-    napi_get_typedarray_info(env, argv[3], &type, &len, &data, &ab, &offset);
-  }
+  void* data;
+  size_t len;
+  get_bytes(env, argv[3], &data, &len);
   bool queued = false;
   if (m->se != NULL && !m->destroyed && len > 0) {
     if (!m->store_started) {
@@ -749,16 +755,9 @@ static napi_value js_reply_attr(napi_env env, napi_callback_info info) {
 static napi_value js_reply_buf(napi_env env, napi_callback_info info) {
   ARGS(4);
   TAKE_REQ(1);
-  void* data = NULL;
-  size_t len = 0;
-  bool is_typed = false;
-  napi_is_typedarray(env, argv[2], &is_typed);
-  if (is_typed) {
-    napi_typedarray_type type;
-    napi_value ab;
-    size_t offset;
-    napi_get_typedarray_info(env, argv[2], &type, &len, &data, &ab, &offset);
-  }
+  void* data;
+  size_t len;
+  get_bytes(env, argv[2], &data, &len);
   if (argc >= 4) {
     napi_valuetype t;
     napi_typeof(env, argv[3], &t);
@@ -817,16 +816,9 @@ static napi_value js_reply_dir(napi_env env, napi_callback_info info) {
   napi_get_value_bool(env, argv[2], &plus);
   size_t size = (size_t)get_double(env, argv[3]);
   double first = get_double(env, argv[4]);
-  uint8_t* data = NULL;
-  size_t len = 0;
-  bool is_typed = false;
-  napi_is_typedarray(env, argv[5], &is_typed);
-  if (is_typed) {
-    napi_typedarray_type type;
-    napi_value ab;
-    size_t offset;
-    napi_get_typedarray_info(env, argv[5], &type, &len, (void**)&data, &ab, &offset);
-  }
+  uint8_t* data;
+  size_t len;
+  get_bytes(env, argv[5], (void**)&data, &len);
   uint32_t count = (uint32_t)get_double(env, argv[6]);
   char* buf = malloc(size ? size : 1);
   if (buf == NULL) {
