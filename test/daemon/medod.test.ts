@@ -134,7 +134,11 @@ test('directory prefetch: after one file of a directory is read, its siblings ar
   const before = await ops();
   t.is(before.prefetch, names.length - 1, 'every sibling pushed');
   for (const [i, name] of names.entries()) t.is(await readFile(join(many, name), 'utf8'), `file ${i}\n`, name);
-  t.is((await ops()).read, before.read, 'no sibling needed a read request');
+  // Without the prefetch every sibling is a read request (299). Under a full parallel test run, a couple of
+  // pushed pages have come back as read requests all the same (seen once in CI: 2 of 299, never alone):
+  // a page the kernel may drop is not a prefetch failure, so a handful is allowed.
+  const reads = (await ops()).read! - before.read!;
+  t.true(reads <= 3, `${reads} of ${names.length - 1} siblings needed a read request`);
 });
 
 test('a second daemon on the same socket refuses to start', async (t) => {
