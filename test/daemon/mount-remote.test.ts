@@ -69,7 +69,9 @@ function setup(t: ExecutionContext, url: string): Case {
 async function mount(t: ExecutionContext, c: Case, extra: readonly string[] = []): Promise<RunningMount> {
   const mnt = join(c.dir, `mnt-${n++}`);
   t.teardown(() => removeMountpoint(mnt));
-  const m = await startMount(c.medo, mnt, ['--cache-dir', c.cacheDir, '--timeout', '2', ...extra], { MEDO_FUSE_BACKEND: backend });
+  // A generous timeout: the misbehaving servers run in this test process, which the full parallel suite
+  // can keep busy for seconds (at 2 s, a healthy fetch timed out in CI). Tests of timeouts pass their own.
+  const m = await startMount(c.medo, mnt, ['--cache-dir', c.cacheDir, '--timeout', '20', ...extra], { MEDO_FUSE_BACKEND: backend });
   t.teardown(() => m.stop());
   return m;
 }
@@ -363,7 +365,7 @@ test('through medod: a cold mount reads git\'s tree (cache from MEDO_CACHE_DIR);
   mkdirSync(deadMnt);
   // startDaemon passes this process's environment to medod (no other test here changes it).
   const saved = { ...process.env };
-  Object.assign(process.env, { MEDO_CACHE_DIR: c.cacheDir, MEDO_FUSE_BACKEND: backend, MEDO_HTTP_TIMEOUT: '2' });
+  Object.assign(process.env, { MEDO_CACHE_DIR: c.cacheDir, MEDO_FUSE_BACKEND: backend, MEDO_HTTP_TIMEOUT: '20' });
   const d = await startDaemon(join(c.dir, 'medod')).finally(() => {
     process.env = saved;
   });
