@@ -241,16 +241,18 @@ export class LowLevelOps {
     });
   }
 
-  private async spill(ino: number, offset: number, bytes: Buffer): Promise<void> {
-    for (let waited = 0; !this.native.store(this.handle, ino, offset, bytes); waited++) {
-      if (this.released || waited >= SPILL_WAIT_MS) return;
-      await new Promise((resolve) => setTimeout(resolve, 1));
-    }
+  private spill(ino: number, offset: number, bytes: Buffer): Promise<void> {
+    return this.until(() => this.native.store(this.handle, ino, offset, bytes));
   }
 
   /** Resolves once the page-cache pushes are taken (or after SPILL_WAIT_MS). */
-  private async pushed(): Promise<void> {
-    for (let waited = 0; !this.released && waited < SPILL_WAIT_MS && this.native.storeQueued(this.handle) > 0; waited++) {
+  private pushed(): Promise<void> {
+    return this.until(() => this.native.storeQueued(this.handle) === 0);
+  }
+
+  /** Tries `done` every millisecond until it holds, the mount goes, or SPILL_WAIT_MS have passed. */
+  private async until(done: () => boolean): Promise<void> {
+    for (let waited = 0; !this.released && waited < SPILL_WAIT_MS && !done(); waited++) {
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
   }
@@ -337,7 +339,8 @@ export class LowLevelOps {
           try {
             const n = dots ?? e!.node();
             [entryIno, mode, nlink, fileSize, mtimeSec, mtimeNsec] = [n.ino, modeOf(n), n.nlink, n.size, n.mtimeSec, n.mtimeNsec];
-            if (e !== undefined) this.paths.set(e.ino, joinPath(dirPath, e.name));
+            // Numbers are per path and never change: a name listed before needs no new path string.
+            if (e !== undefined && !this.paths.has(e.ino)) this.paths.set(e.ino, joinPath(dirPath, e.name));
           } catch {
             // An object that is damaged, or that the host cache of remote silos lacks: the name goes out
             // without attributes (nlink 0) and its own lookup answers for it, fetching what it needs then.

@@ -101,8 +101,9 @@ export class FileSource implements RandomAccess {
     return this.readDirect(position, length);
   }
 
-  // The size of every file in a directory listing comes from its pack entry's header: scattered across the
-  // pack, one 16 KiB page each would cost more to read and collect than the few bytes wanted.
+  // Entry headers (every file of a listing needs its size) lie scattered across a pack, and a file's
+  // deflated bytes are inflated once: a 16 KiB page each, or a new buffer each, would cost more to read
+  // and collect than the bytes wanted.
   peek(position: number, length: number): Buffer {
     checkRange(this, position, length);
     const first = Math.floor(position / this.pageSize);
@@ -113,16 +114,7 @@ export class FileSource implements RandomAccess {
       return page.subarray(at, at + length);
     }
     if (length > this.scratch.length) this.scratch = Buffer.allocUnsafe(Math.min(PEEK_MAX_BYTES, Math.max(length, 2 * this.scratch.length)));
-    let done = 0;
-    while (done < length) {
-      const n = readSync(this.fd, this.scratch, done, length - done, position + done);
-      if (n === 0) {
-        throw new MedoError('ERR_PACK_CORRUPT', `${this.path} ended early at ${position + done} (was it truncated?)`,
-          { path: this.path, offset: position + done });
-      }
-      done += n;
-    }
-    return this.scratch.subarray(0, length);
+    return this.fill(this.scratch.subarray(0, length), position);
   }
 
   private page(n: number): Buffer {
@@ -136,10 +128,14 @@ export class FileSource implements RandomAccess {
   }
 
   private readDirect(position: number, length: number): Buffer {
-    const buf = Buffer.allocUnsafe(length);
+    return this.fill(Buffer.allocUnsafe(length), position);
+  }
+
+  /** Fills `buf` with the file's bytes from `position`; a file shorter than that (truncated) is corruption. */
+  private fill(buf: Buffer, position: number): Buffer {
     let done = 0;
-    while (done < length) {
-      const n = readSync(this.fd, buf, done, length - done, position + done);
+    while (done < buf.length) {
+      const n = readSync(this.fd, buf, done, buf.length - done, position + done);
       if (n === 0) {
         throw new MedoError('ERR_PACK_CORRUPT', `${this.path} ended early at ${position + done} (was it truncated?)`,
           { path: this.path, offset: position + done });

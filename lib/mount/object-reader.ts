@@ -123,6 +123,15 @@ export class ObjectReader {
    * big to inflate inline.
    */
   readNow(oid: string, size: number): Buffer | undefined {
+    return this.cachedOrInline(oid, size, true);
+  }
+
+  /**
+   * The whole content from the blob cache, or inflated inline when the blob is small enough (kept when
+   * larger than one kernel read; with `reuse`, a smaller one goes into readNow's buffer); undefined, and
+   * nothing counted, for a larger blob that is not cached.
+   */
+  private cachedOrInline(oid: string, size: number, reuse: boolean): Buffer | undefined {
     const hit = this.blobs.get(oid);
     if (hit !== undefined) {
       this.cacheStats.hits++;
@@ -130,13 +139,12 @@ export class ObjectReader {
     }
     if (size > this.inlineMaxBytes) return undefined;
     this.cacheStats.misses++;
-    if (size > this.cacheMinBytes) {
-      const content = this.checked(oid, size, this.inflateInline(oid, size));
-      this.blobs.set(oid, content);
-      return content;
-    }
-    if (this.scratch.length < size) this.scratch = Buffer.allocUnsafe(Math.max(size, this.cacheMinBytes));
-    return this.checked(oid, size, this.inflateInline(oid, size, this.scratch));
+    const keep = size > this.cacheMinBytes;
+    if (reuse && !keep && this.scratch.length < size) this.scratch = Buffer.allocUnsafe(Math.max(size, this.cacheMinBytes));
+    const content = this.checked(oid, size, this.inflateInline(oid, size, reuse && !keep ? this.scratch : undefined));
+    // A file the kernel reads in one request is not kept: the page cache holds it after this read (kernel_cache).
+    if (keep) this.blobs.set(oid, content);
+    return content;
   }
 
   private inflateInline(oid: string, size?: number, into?: Buffer): Buffer {
@@ -160,18 +168,13 @@ export class ObjectReader {
   async read(oid: string, size: number, offset: number, length: number, spill?: Spill): Promise<Buffer> {
     if (offset >= size || length <= 0) return Buffer.alloc(0);
     const end = Math.min(size, offset + length);
-    const hit = this.blobs.get(oid) ?? (this.oversized?.oid === oid ? this.oversized.content : undefined);
-    if (hit !== undefined) {
+    if (this.oversized?.oid === oid) {
       this.cacheStats.hits++;
-      return this.checked(oid, size, hit).subarray(offset, end);
+      return this.checked(oid, size, this.oversized.content).subarray(offset, end);
     }
+    const whole = this.cachedOrInline(oid, size, false);
+    if (whole !== undefined) return whole.subarray(offset, end);
     this.cacheStats.misses++;
-    if (size <= this.inlineMaxBytes) {
-      // A file the kernel reads in one request is not kept: the page cache holds it after this read (kernel_cache).
-      const content = this.checked(oid, size, this.inflateInline(oid, size));
-      if (size > this.cacheMinBytes) this.blobs.set(oid, content);
-      return content.subarray(offset, end);
-    }
     if (size >= this.streamMinBytes) {
       const cursor = this.annotate(oid, () => this.cursorFor(oid, size, offset));
       if (cursor !== undefined) {
