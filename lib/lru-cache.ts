@@ -1,10 +1,14 @@
 // A least-recently-used cache bounded by the total "weight" (usually bytes) of its values.
 // Keys name immutable content (object ids, pack offsets), so entries are never invalidated,
 // only evicted to keep the bound.
+//
+// Recency is kept the CLOCK way ("second chance"): a hit only marks its entry; eviction walks from the
+// oldest insertion and moves a marked entry to the back, unmarked, instead of evicting it. A hit then costs
+// one map lookup instead of a delete and a re-insert, and the delta-base cache takes several per object.
 
 export class LruCache<K, V> {
   readonly maxWeight: number;
-  private readonly map = new Map<K, { value: V; weight: number }>();
+  private readonly map = new Map<K, { value: V; weight: number; used: boolean }>();
   private total = 0;
 
   constructor(maxWeight: number, private readonly weigh: (v: V) => number) {
@@ -23,9 +27,7 @@ export class LruCache<K, V> {
   get(key: K): V | undefined {
     const hit = this.map.get(key);
     if (hit === undefined) return undefined;
-    // Map iteration order is insertion order: re-inserting marks the entry most recently used.
-    this.map.delete(key);
-    this.map.set(key, hit);
+    hit.used = true;
     return hit.value;
   }
 
@@ -41,13 +43,21 @@ export class LruCache<K, V> {
       this.total -= old.weight;
     }
     if (weight > this.maxWeight) return; // would evict everything else and still not fit
-    this.map.set(key, { value, weight });
+    this.map.set(key, { value, weight, used: false });
     this.total += weight;
-    while (this.total > this.maxWeight) {
-      const first = this.map.keys().next();
-      if (first.done) break;
-      this.total -= this.map.get(first.value)!.weight;
-      this.map.delete(first.value);
+    // Map iteration order is insertion order: the first entries are the oldest. An entry moved to the
+    // back is visited again only after every older one, unmarked by then, so the walk ends.
+    if (this.total > this.maxWeight) {
+      for (const [k, e] of this.map) {
+        this.map.delete(k);
+        if (e.used) {
+          e.used = false;
+          this.map.set(k, e);
+        } else {
+          this.total -= e.weight;
+          if (this.total <= this.maxWeight) break;
+        }
+      }
     }
   }
 

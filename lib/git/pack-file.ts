@@ -35,6 +35,13 @@ const PACK_HEADER_BYTES = 12;
 // deflate cannot expand data by more than 1032:1, so a size claim beyond that is corruption, caught before
 // any allocation.
 const MAX_DEFLATE_RATIO = 1032;
+// Compressed runs up to this long are read through the pack source's page cache.
+const SMALL_READ_BYTES = 16 << 10;
+// A delta is applied as soon as its chain's base is known and then dropped, so deltas inflate into
+// buffers kept per chain position (up to this many positions, each up to the byte bound): no garbage.
+// Only the outermost read uses them: a REF_DELTA base asked of another store may come back into this pack.
+const DELTA_SCRATCH_SLOTS = 16;
+const DELTA_SCRATCH_BYTES = 1 << 20;
 
 // A REF_DELTA base asked of `external` may itself be a delta whose base is asked of another pack, and so
 // on: hostile packs whose deltas name each other would recurse until the stack overflows. Reads are
@@ -54,6 +61,7 @@ export class PackFile {
   private readonly limits: ReadLimits;
   private readonly bases: LruCache<number, RawObject>;
   private readonly dataEnd: number;
+  private readonly deltaScratch: Buffer[] = [];
 
   constructor(readonly index: PackIndex, readonly pack: RandomAccess, options: PackFileOptions = {}) {
     this.limits = options.limits ?? DEFAULT_LIMITS;
@@ -111,8 +119,11 @@ export class PackFile {
     return parseEntryHeader(peek ? this.pack.peek(offset, length) : this.pack.read(offset, length), offset, this.path);
   }
 
-  /** Inflates exactly `size` bytes of zlib data starting at `start`. */
-  inflate(start: number, size: number, offset: number): Buffer {
+  /**
+   * Inflates exactly `size` bytes of zlib data starting at `start`, into the start of `into` when it is
+   * given and large enough (a reused buffer), else into a new buffer.
+   */
+  inflate(start: number, size: number, offset: number, into?: Buffer): Buffer {
     const avail = this.dataEnd - start;
     const fail = (why: string, cause?: unknown): never => {
       throw new MedoError('ERR_PACK_CORRUPT', `${this.path}: entry at offset ${offset}: ${why}`, { path: this.path, offset }, { cause });
@@ -128,7 +139,9 @@ export class PackFile {
     // only fall back to the rest of the pack for unusual encoders.
     let want = Math.min(avail, size + (size >>> 9) + 64);
     for (;;) {
-      const r = inflateExact(this.pack.read(start, want), size);
+      // Bytes within a page are read through the page cache (neighbouring entries share it); longer runs
+      // are inflated at once and dropped, so they go into the source's reused buffer.
+      const r = inflateExact(want <= SMALL_READ_BYTES ? this.pack.read(start, want) : this.pack.peek(start, want), size, into);
       if (typeof r !== 'string') return r.data;
       if (r === 'short-input' && want < avail) {
         want = avail;
@@ -142,7 +155,9 @@ export class PackFile {
 
   /**
    * The object whose entry starts at `offset`, with deltas applied. REF_DELTA bases missing from this
-   * pack are asked of `external`.
+   * pack are asked of `external`. Whole (undeltified) objects and the inner links of a chain go into the
+   * delta-base cache: read in pack order, a base comes just before the deltas that name it. The content
+   * may be shared with that cache, so callers must not modify it.
    */
   readAt(offset: number, external?: BaseResolver): RawObject {
     const deltas: { offset: number; data: Buffer }[] = [];
@@ -150,10 +165,8 @@ export class PackFile {
     let at = offset;
     let base: RawObject | undefined;
     for (;;) {
-      if (deltas.length > 0) {
-        base = this.bases.get(at);
-        if (base !== undefined) break;
-      }
+      base = this.bases.get(at);
+      if (base !== undefined) break;
       // `deltas` holds the chain's deltas so far; a chain of exactly maxChainLength deltas is allowed.
       if (seen.has(at) || deltas.length > this.limits.maxChainLength) {
         throw new MedoError('ERR_PACK_CORRUPT', `${this.path}: delta chain from offset ${offset} loops or exceeds ${this.limits.maxChainLength}`,
@@ -161,7 +174,8 @@ export class PackFile {
       }
       seen.add(at);
       const h = this.entryHeader(at);
-      const data = this.inflate(at + h.headerLength, h.size, at);
+      const isDelta = h.typeCode === OBJ_OFS_DELTA || h.typeCode === OBJ_REF_DELTA;
+      const data = this.inflate(at + h.headerLength, h.size, at, isDelta && externalDepth === 0 ? this.scratchFor(deltas.length, h.size) : undefined);
       if (h.typeCode === OBJ_OFS_DELTA) {
         deltas.push({ offset: at, data });
         at = h.baseOffset!;
@@ -190,7 +204,7 @@ export class PackFile {
         break;
       } else {
         base = { type: TYPE_NAMES[h.typeCode]!, content: data };
-        if (deltas.length > 0) this.bases.set(at, base);
+        this.bases.set(at, base);
         break;
       }
     }
@@ -210,6 +224,17 @@ export class PackFile {
     return base;
   }
 
+  /** The reused buffer for the delta at chain position `slot`, when one of `size` bytes fits. */
+  private scratchFor(slot: number, size: number): Buffer | undefined {
+    if (slot >= DELTA_SCRATCH_SLOTS || size > DELTA_SCRATCH_BYTES) return undefined;
+    let buf = this.deltaScratch[slot];
+    if (buf === undefined || buf.length < size) {
+      buf = Buffer.allocUnsafe(Math.min(DELTA_SCRATCH_BYTES, Math.max(size, 2 * (buf?.length ?? 4096))));
+      this.deltaScratch[slot] = buf;
+    }
+    return buf;
+  }
+
   /** The object `oid` (20 bytes), or undefined when this pack does not hold it. */
   read(oid: Uint8Array, external?: BaseResolver): RawObject | undefined {
     const offset = this.find(oid);
@@ -218,6 +243,7 @@ export class PackFile {
 
   close(): void {
     this.bases.clear();
+    this.deltaScratch.length = 0;
     this.index.src.close();
     this.pack.close();
   }

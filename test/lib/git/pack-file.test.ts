@@ -157,6 +157,23 @@ test('in-memory sources, no page cache and no delta-base cache read the same byt
   assertReadsLikeGit(t, (oid) => uncached.read(oidToBytes(oid)), [...objects].reverse());
 });
 
+test('reads in pack order, reversed, and shuffled, twice over, through one small base cache, equal git', (t) => {
+  // Bases and intermediate results are cached and handed out shared, and deltas inflate into buffers
+  // reused per chain position: every order of reads must still give git's bytes, the second time too.
+  const v = variants.get('gc-aggressive')!;
+  const objects = gitObjects(v.gitDir);
+  const pack = open('gc-aggressive', { baseCacheBytes: 64 << 10 });
+  t.teardown(() => pack.close());
+  const info = depths(pack);
+  const byOffset = [...objects].sort((a, b) => info.get(a.oid)!.offset - info.get(b.oid)!.offset);
+  let seed = 7;
+  const shuffled = [...objects].sort(() => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) & 1) - 0.5);
+  for (const order of [byOffset, [...byOffset].reverse(), shuffled]) {
+    assertReadsLikeGit(t, (oid) => pack.read(oidToBytes(oid)), order);
+    assertReadsLikeGit(t, (oid) => pack.read(oidToBytes(oid)), order);
+  }
+});
+
 test('absent ids, including ones at the ends of the fan-out, are undefined', (t) => {
   const pack = open('ofs-delta');
   t.teardown(() => pack.close());
