@@ -62,6 +62,8 @@ export class PackFile {
   private readonly bases: LruCache<number, RawObject>;
   private readonly dataEnd: number;
   private readonly deltaScratch: Buffer[] = [];
+  /** Whether a read met a delta yet: until then whole objects are not cached as bases (medo's own packs have none). */
+  private sawDelta = false;
 
   constructor(readonly index: PackIndex, readonly pack: RandomAccess, options: PackFileOptions = {}) {
     this.limits = options.limits ?? DEFAULT_LIMITS;
@@ -86,7 +88,9 @@ export class PackFile {
   static open(path: string, options: PackFileOptions = {}): PackFile {
     const base = path.replace(/\.(pack|idx)$/, '');
     // Index probes touch a few bytes per page; pack entries are read one at a time, mostly small.
-    const idxSrc = new FileSource(`${base}.idx`, { pageSize: 4 << 10, cacheBytes: 2 << 20 });
+    // An index is read in 4 KiB pages as lookups touch them, so memory follows use, not the object count;
+    // the bound is large enough to keep every page a batch of lookups touches in a pack of ~500k objects.
+    const idxSrc = new FileSource(`${base}.idx`, { pageSize: 4 << 10, cacheBytes: 16 << 20 });
     let packSrc: FileSource | undefined;
     try {
       packSrc = new FileSource(`${base}.pack`, { pageSize: 16 << 10, cacheBytes: 16 << 20 });
@@ -175,6 +179,7 @@ export class PackFile {
       seen.add(at);
       const h = this.entryHeader(at);
       const isDelta = h.typeCode === OBJ_OFS_DELTA || h.typeCode === OBJ_REF_DELTA;
+      if (isDelta) this.sawDelta = true;
       const data = this.inflate(at + h.headerLength, h.size, at, isDelta && externalDepth === 0 ? this.scratchFor(deltas.length, h.size) : undefined);
       if (h.typeCode === OBJ_OFS_DELTA) {
         deltas.push({ offset: at, data });
@@ -204,7 +209,7 @@ export class PackFile {
         break;
       } else {
         base = { type: TYPE_NAMES[h.typeCode]!, content: data };
-        this.bases.set(at, base);
+        if (this.sawDelta) this.bases.set(at, base);
         break;
       }
     }

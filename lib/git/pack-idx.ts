@@ -94,7 +94,7 @@ export class PackIndex {
     const key = Buffer.isBuffer(oid) ? oid : Buffer.from(oid.buffer, oid.byteOffset, oid.length);
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      const c = key.compare(this.src.read(this.oidTable(mid), OID_BYTES));
+      const c = this.src.compare(key, this.oidTable(mid));
       if (c === 0) return mid;
       if (c < 0) hi = mid;
       else lo = mid + 1;

@@ -35,6 +35,21 @@ function readsLikeTheBuffer(t: import('ava').ExecutionContext, src: RandomAccess
     ranges.push([pos, Math.floor(r() * Math.min(2 * PAGE, data.length - pos))]);
   }
   for (const [pos, len] of ranges) t.true(src.read(pos, len).equals(data.subarray(pos, pos + len)), `${len} bytes at ${pos}`);
+  // compare agrees in sign with Buffer.compare: equal bytes, a key that differs in its first or last
+  // byte either way, within a page or straddling two.
+  const sign = (n: number) => Math.sign(n);
+  for (const [pos, len] of ranges.filter(([, n]) => n > 0 && n <= 64)) {
+    const same = Buffer.from(data.subarray(pos, pos + len));
+    t.is(src.compare(same, pos), 0, `compare of ${len} equal bytes at ${pos}`);
+    for (const at of [0, len - 1]) {
+      for (const delta of [1, -1]) {
+        const key = Buffer.from(same);
+        key[at] = (key[at]! + delta) & 0xff;
+        t.is(sign(src.compare(key, pos)), sign(key.compare(same)), `compare at ${pos} with byte ${at} changed by ${delta}`);
+      }
+    }
+  }
+  throwsCode(t, () => src.compare(Buffer.alloc(2), data.length - 1), 'ERR_PACK_CORRUPT', 'a compare past the end');
   for (const [pos, len] of [[-1, 1], [0, data.length + 1], [data.length, 1], [data.length - 1, 2], [2 ** 53, 1]]) {
     throwsCode(t, () => src.read(pos!, len!), 'ERR_PACK_CORRUPT', `${len} bytes at ${pos}`);
   }
