@@ -13,6 +13,12 @@ export interface NativeHelpers {
   applyDeltaInto(base: Uint8Array, delta: Uint8Array, start: number, dst: Uint8Array): number;
   /** umount2(2), MNT_DETACH when lazy: 0 or the errno (daemon/unmount.ts). */
   unmount(path: string, lazy: boolean): number;
+  /**
+   * A new file at `path`: created there directly when `dir` is '', else unnamed in `dir` (O_TMPFILE) and
+   * linked as `path` once written; mtime set when nsec >= 0. 0, or -(stage << 16 | errno)
+   * (lib/medo/materialize/fs-ops.ts). Absent from older builds.
+   */
+  createFile?(path: string, dir: string, data: Uint8Array, perm: number, chmod: boolean, sec: number, nsec: number): number;
 }
 
 /**

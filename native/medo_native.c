@@ -15,12 +15,25 @@
 //   -1 truncated copy instruction   -2 copy reads past the base   -3 copy writes past the result
 //   -4 truncated insert             -5 insert writes past the result
 //   -6 reserved instruction 0       -7 the result is shorter than declared
+//
+// createFile(path, dir, data, perm, chmod, sec, nsec): a new file of `data` (lib/medo/materialize/fs-ops.ts),
+// its mode set when `chmod`, its mtime set to the nanosecond when nsec >= 0. With `dir` empty it is created
+// at `path` directly (O_EXCL|O_NOFOLLOW: never over anything). Otherwise it is given its name only once
+// complete: an unnamed file in `dir` (O_TMPFILE), written, then linked as `path` (linkat through
+// /proc/self/fd, which fails with EEXIST rather than replace anything); a crash leaves an orphan inode the
+// filesystem reclaims, never a stray temp file. One call instead of five or six from JavaScript.
+// Returns 0, or -(stage << 16 | errno) with stage 1 open, 2 write, 3 fchmod, 4 futimens, 5 linkat.
+#define _GNU_SOURCE
 #include <node_api.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #define STATUS_SHORT_INPUT -1
@@ -198,6 +211,57 @@ static napi_value unmount_path(napi_env env, napi_callback_info info) {
   return result;
 }
 
+static int create_file(const char* path, const char* dir, const unsigned char* data, size_t len, mode_t perm, int do_chmod,
+                       int64_t sec, int64_t nsec) {
+  int linked = dir[0] != '\0';
+  int fd = linked ? open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, perm & 0777)
+                  : open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, perm & 0777);
+  if (fd < 0) return -(1 << 16 | errno);
+  int stage = 0, err = 0;
+  for (size_t done = 0; done < len && stage == 0;) {
+    ssize_t n = write(fd, data + done, len - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) stage = 2, err = n < 0 ? errno : EIO;
+    else done += (size_t)n;
+  }
+  if (stage == 0 && do_chmod && fchmod(fd, perm) != 0) stage = 3, err = errno;
+  if (stage == 0 && nsec >= 0) {
+    struct timespec times[2] = {{(time_t)sec, (long)nsec}, {(time_t)sec, (long)nsec}};
+    if (futimens(fd, times) != 0) stage = 4, err = errno;
+  }
+  if (stage == 0 && linked) {
+    char proc[64];
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+    if (linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) != 0) stage = 5, err = errno;
+  }
+  close(fd);
+  // A direct file that could not be finished is removed: no half-written file stays under its name.
+  if (stage != 0 && !linked) unlink(path);
+  return stage == 0 ? 0 : -(stage << 16 | err);
+}
+
+static napi_value create_file_js(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  char dir[4096], path[4096];
+  size_t dir_len = 0, path_len = 0, len = 0;
+  unsigned char* data = NULL;
+  uint32_t perm = 0;
+  bool do_chmod = false;
+  int64_t sec = 0, nsec = -1;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 7 ||
+      napi_get_value_string_utf8(env, argv[0], path, sizeof(path), &path_len) != napi_ok || path_len >= sizeof(path) - 1 ||
+      napi_get_value_string_utf8(env, argv[1], dir, sizeof(dir), &dir_len) != napi_ok || dir_len >= sizeof(dir) - 1 ||
+      !get_bytes(env, argv[2], &data, &len) || napi_get_value_uint32(env, argv[3], &perm) != napi_ok ||
+      napi_get_value_bool(env, argv[4], &do_chmod) != napi_ok || napi_get_value_int64(env, argv[5], &sec) != napi_ok ||
+      napi_get_value_int64(env, argv[6], &nsec) != napi_ok || nsec > 999999999) {
+    return throw_type_error(env, "createFile(path, dir, data, perm, chmod, sec, nsec) takes two paths, a Uint8Array, a mode, a boolean and two integers");
+  }
+  napi_value result;
+  napi_create_int32(env, create_file(path, dir, data, len, (mode_t)perm, do_chmod, sec, nsec), &result);
+  return result;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   instance_t* inst = (instance_t*)calloc(1, sizeof(instance_t));
   if (inst == NULL || napi_set_instance_data(env, inst, finalize_instance, NULL) != napi_ok) {
@@ -212,6 +276,8 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "applyDeltaInto", fn);
   napi_create_function(env, "unmount", NAPI_AUTO_LENGTH, unmount_path, NULL, &fn);
   napi_set_named_property(env, exports, "unmount", fn);
+  napi_create_function(env, "createFile", NAPI_AUTO_LENGTH, create_file_js, NULL, &fn);
+  napi_set_named_property(env, exports, "createFile", fn);
   return exports;
 }
 

@@ -37,13 +37,15 @@ Makes DEST hold what the .treeptr names (DEST is created if need be):
   - a medo directory, or a folder inside one: each .treeptr below it goes to DEST/<its path below it,
     without .treeptr>, nested folders kept (a tarball blob is unpacked into that directory).
 Modes and mtimes come from the metadata sidecar (directories too, and empty directories are created);
-without a sidecar files get 0644 or 0755 from the git mode and mtimes are left as they fall. Mtimes are
-restored to the microsecond.
+without a sidecar files get 0644 or 0755 from the git mode and mtimes are left as they fall. A new
+file's mtime is restored to the nanosecond, the rest to the microsecond.
 
 Running it again is cheap and safe: a file whose content (hashed as a git blob) and metadata match is
 left alone; one whose content differs is replaced atomically (temp file, fsync, rename); only a wrong
-mode or mtime is fixed in place. A file that was not there is written to a temp file beside it and then
-linked to its name, so no half-written file ever has a final name. Names the tree does not have are
+mode or mtime is fixed in place. A DEST that does not exist (or is an empty directory) is built under a
+temp name beside it and renamed into place when complete; in an existing DEST a new file is written
+unnamed and linked to its name once complete, so no half-written file ever has a final name. Names the
+tree does not have are
 listed as 'extra' and kept; --delete removes them. A non-empty directory where the tree has a file is a 'conflict' (exit 1) unless --delete.
 Nothing is ever written outside DEST: a symlink in DEST where the tree has a directory is replaced by a
 directory, never followed; a tarball entry with '..', an absolute name, or a path through an earlier

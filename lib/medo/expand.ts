@@ -4,14 +4,20 @@
 // through a temp file, fsync and rename; names the tree does not have are reported, or removed with
 // `delete`. Directory modes and mtimes are set last, deepest first, once nothing more is written in them.
 //
+// A destination that does not exist yet (or is an empty directory of ours) is built under a temp name beside
+// it and renamed into place when complete: a reader or a crash sees no destination or the whole tree, and
+// files in it are created at their names directly, which costs a third less than a temp name each.
+//
 // Nothing is written outside the destination: every directory on the way is one this walk created or
 // lstat'ed as a real directory (a symlink in its place is removed, never followed), a new file is
 // written under a fresh temp name (O_EXCL|O_NOFOLLOW) and linked to its name, a replacement is renamed
 // over whatever was there, and metadata is set through descriptors opened with O_NOFOLLOW. Node has no
 // openat(), so this holds against what the destination held when the
 // walk looked, not against another process racing to swap directories for symlinks during it.
-import { lstat, lutimes, mkdir, readdir, readlink, realpath, rm, rmdir, stat, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, lutimesSync, mkdirSync, type Stats } from 'node:fs';
+import { chmod, lstat, lutimes, mkdir, readdir, readlink, realpath, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { MedoError } from '../errors.js';
 import type { ObjectStore } from '../store.js';
 import { tarballDetector } from './materialize/archive.js';
@@ -45,6 +51,11 @@ export interface ExpandOptions {
   threads?: number;
 }
 
+interface ExpanderOptions extends ExpandOptions {
+  /** `dest` is a directory this run made and nobody else writes in: files are created at their names directly. */
+  fresh?: boolean;
+}
+
 export interface ExpandReport {
   dest: string;
   /** Files and symlinks created where nothing was. */
@@ -69,6 +80,8 @@ export interface ExpandReport {
 const IS_ROOT = process.getuid?.() === 0;
 /** Operations queued for the limiter before the walk waits for them to drain. */
 const MAX_BACKLOG = 4096;
+/** Directories listed at once (Expander.walking). */
+const WALKING_DIRS = 8;
 
 interface DirRecord {
   node: ExpectedDir;
@@ -88,6 +101,11 @@ export interface EntryKind {
 export class Expander {
   readonly report: ExpandReport;
   private readonly limiter: Limiter;
+  /**
+   * Directories being listed and handed out at once. Each holds its children's nodes while it does, so
+   * without a bound a walk would start every directory of a large tree and hold the whole tree.
+   */
+  private readonly walking = new Limiter(WALKING_DIRS);
   private readonly dirs: DirRecord[] = [];
   /** Directories in which an existing file was replaced: fsync'd at the end so the renames last. */
   private readonly syncDirs = new Set<string>();
@@ -96,11 +114,14 @@ export class Expander {
   /** Started on the first file to create: a re-run that creates nothing starts no threads. */
   private pool: FilePool | undefined;
   private readonly usePool: boolean;
+  private readonly fresh: boolean;
   private failure: unknown;
 
-  constructor(readonly store: ObjectStore, readonly dest: string, readonly options: ExpandOptions = {}) {
+  constructor(readonly store: ObjectStore, readonly dest: string, readonly options: ExpanderOptions = {}) {
     this.limiter = new Limiter(options.concurrency ?? 32);
     this.usePool = options.medoRoot !== undefined;
+    this.fresh = options.fresh === true;
+    if (this.fresh) this.created.add(dest);
     this.report = { dest, written: 0, replaced: 0, updated: 0, unchanged: 0, dirsCreated: 0, bytes: 0, extra: [], removed: [], conflicts: [] };
   }
 
@@ -138,14 +159,18 @@ export class Expander {
   private async visit(node: ExpectedDir, abs: string, depth: number): Promise<void> {
     const record: DirRecord = { node, abs, depth };
     this.dirs.push(record);
-    await this.op(async () => this.makeWritable(record));
-    if (node.opaque) return;
-    const expected = node.children();
-    const actual = this.created.has(abs) ? [] : await this.op(() => readdir(abs, { withFileTypes: true }));
-    const have = new Map(actual.map((d) => [d.name, d]));
     const jobs: Promise<void>[] = [];
     try {
-      await this.children(node, abs, expected, have, jobs, depth);
+      // A directory's own listing and files hold a slot; its subdirectories (jobs) are waited for after
+      // the slot is given back, so a parent never holds one its children need.
+      await this.walking.run(async () => {
+        await this.op(async () => this.makeWritable(record));
+        if (node.opaque) return;
+        const expected = node.children();
+        const actual = this.created.has(abs) ? [] : await this.op(() => readdir(abs, { withFileTypes: true }));
+        const have = new Map(actual.map((d) => [d.name, d]));
+        await this.children(node, abs, expected, have, jobs, depth);
+      });
     } finally {
       // Every job started is awaited, also when the loop stopped early: none is left running or unobserved.
       await settleAll(jobs);
@@ -154,18 +179,22 @@ export class Expander {
 
   private async children(node: ExpectedDir, abs: string, expected: ExpectedNode[], have: Map<string, EntryKind & { name: string }>,
     jobs: Promise<void>[], depth: number): Promise<void> {
+    // Names come from tree entries, which are never empty, '.', '..' or hold a '/': no need for join()'s
+    // normalizing, which a tree of 100,000 files would pay for each.
+    const prefix = abs.endsWith('/') ? abs : `${abs}/`;
     for (const child of expected) {
       const name = child.path.slice(child.path.lastIndexOf('/') + 1);
-      const d = have.get(name);
-      have.delete(name);
+      const d = have.size > 0 ? have.get(name) : undefined;
+      if (d !== undefined) have.delete(name);
       const pooled = this.usePool && (child.kind === 'file' ? d === undefined || d.isFile()
         : child.kind === 'symlink' && child.target === undefined && (d === undefined || d.isSymbolicLink()));
       if (pooled) {
-        // Resolves once the pool accepts it, waiting while the workers are behind.
-        await this.toPool(child as ExpectedFile | ExpectedSymlink, join(abs, name), d === undefined ? 'create' : 'sync');
+        // Waits only while the workers are behind.
+        const accepted = this.toPool(child as ExpectedFile | ExpectedSymlink, prefix + name, d === undefined ? 'create' : 'sync');
+        if (accepted !== undefined) await accepted;
         continue;
       }
-      track(jobs, this.child(child, join(abs, name), d, depth + 1));
+      track(jobs, this.child(child, prefix + name, d, depth + 1));
       if (this.limiter.backlog > MAX_BACKLOG) await this.limiter.below(MAX_BACKLOG / 2);
     }
     for (const [name, d] of have) track(jobs, this.extra(joinPath(node.path, name), join(abs, name), d));
@@ -187,9 +216,10 @@ export class Expander {
   }
 
   /** Hands a file or symlink to the pool: to create where nothing is, or to compare with what is there and fix. */
-  private toPool(n: ExpectedFile | ExpectedSymlink, abs: string, op: 'create' | 'sync'): Promise<void> {
+  private toPool(n: ExpectedFile | ExpectedSymlink, abs: string, op: 'create' | 'sync'): Promise<void> | undefined {
     const item: FileItem = { op, kind: n.kind, abs, path: n.path, oid: n.oid, perm: n.kind === 'file' ? n.perm : 0o777 };
     if (n.kind === 'file') item.permExact = n.permExact;
+    if (this.fresh) item.direct = true;
     if (n.mtime !== undefined) item.mtime = n.mtime;
     this.pool ??= new FilePool(this.options.medoRoot!, this.options.threads);
     return this.pool.add(item, (r: FileResult) => {
@@ -208,7 +238,8 @@ export class Expander {
       await unlink(abs);
       this.report.replaced++;
     }
-    await mkdir(abs, ((node.perm ?? DEFAULT_DIR_PERM) | 0o700) & 0o777);
+    if (this.fresh) mkdirSync(abs, ((node.perm ?? DEFAULT_DIR_PERM) | 0o700) & 0o777);
+    else await mkdir(abs, ((node.perm ?? DEFAULT_DIR_PERM) | 0o700) & 0o777);
     this.created.add(abs);
     this.report.dirsCreated++;
   }
@@ -241,7 +272,7 @@ export class Expander {
     const blob = (): Buffer => content ?? readBlob(this.store, f.oid, f.path);
     if (d === undefined) {
       const data = blob();
-      await createFile(abs, data, { perm: f.perm, mtime: f.mtime, durable: false });
+      await createFile(abs, data, { perm: f.perm, mtime: f.mtime, durable: false, direct: this.fresh });
       this.count('written', data.length, data.length);
       return;
     }
@@ -327,6 +358,13 @@ export class Expander {
     const perm = r.node.perm ?? r.restore;
     const mtime = r.node.mtime;
     if (perm === undefined && mtime === undefined) return;
+    if (this.fresh) {
+      // Made by this run inside the private staging directory, where nobody else can put a symlink in its
+      // place: set by path, one call each, without opening and comparing first.
+      if (perm !== undefined) chmodSync(r.abs, perm);
+      if (mtime !== undefined) lutimesSync(r.abs, utimeSeconds(mtime), utimeSeconds(mtime));
+      return;
+    }
     await withFd(await openNoFollow(r.abs, true), async (fd) => {
       const st = await fstatBig(fd);
       if (perm !== undefined && Number(st.mode & 0o7777n) !== perm) await fchmod(fd, perm);
@@ -340,14 +378,57 @@ export class Expander {
  * itself is the one path followed if it is a symlink: the caller named it.
  */
 export async function expandInto(root: ExpectedNode, store: ObjectStore, dest: string, options: ExpandOptions = {}): Promise<ExpandReport> {
+  let existing: Stats | undefined;
   try {
-    if (!(await stat(dest)).isDirectory()) throw new MedoError('ERR_USAGE', `${dest} exists and is not a directory`, { path: dest });
+    existing = await stat(dest);
+    if (!existing.isDirectory()) throw new MedoError('ERR_USAGE', `${dest} exists and is not a directory`, { path: dest });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    await mkdir(dest, { recursive: true });
   }
-  const real = await realpath(dest);
-  return new Expander(store, real, options).run(root);
+  const final = existing === undefined ? resolve(dest) : await realpath(dest);
+  const staging = await stagingFor(final, existing);
+  if (staging === undefined) {
+    if (existing === undefined) await mkdir(final, { recursive: true });
+    return new Expander(store, await realpath(final), options).run(root);
+  }
+  try {
+    const report = await new Expander(store, staging, { ...options, fresh: true }).run(root);
+    // The tree's root mode, when it has one, is set; otherwise the mode the destination had, or a new
+    // directory's, replaces the staging directory's private 0700.
+    if (root.kind !== 'dir' || root.perm === undefined) await chmod(staging, existing !== undefined ? existing.mode & 0o7777 : 0o777 & ~process.umask());
+    // Replaces the destination only if it is still an empty directory (or still absent).
+    await rename(staging, final).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOTEMPTY' && e.code !== 'EEXIST' && e.code !== 'ENOTDIR') throw e;
+      throw new MedoError('ERR_USAGE', `${dest} was created or filled by someone else while this expand was building it; run expand again`, { path: dest });
+    });
+    return { ...report, dest: final };
+  } catch (e) {
+    await rm(staging, { recursive: true, force: true }).catch(() => undefined);
+    throw e;
+  }
+}
+
+/**
+ * A new, private directory beside `final` to build the tree in, when `final` does not exist or is an
+ * empty directory of ours on the same filesystem as its parent (so that rename(2) can replace it); else
+ * undefined, and the tree is expanded in place.
+ */
+async function stagingFor(final: string, existing: Stats | undefined): Promise<string | undefined> {
+  const parent = dirname(final);
+  if (parent === final) return undefined;
+  await mkdir(parent, { recursive: true });
+  if (existing !== undefined) {
+    if (existing.uid !== process.getuid?.() || (await stat(parent)).dev !== existing.dev || (await readdir(final)).length > 0) return undefined;
+  }
+  const staging = join(parent, `.medo-expand-${basename(final).slice(0, 100)}-${process.pid}-${randomBytes(4).toString('hex')}`);
+  try {
+    await mkdir(staging, 0o700);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return undefined;
+    throw e;
+  }
+  return staging;
 }
 
 /** Expands resolved targets (lib/medo/resolve-target.ts) into `dest`. */

@@ -35,27 +35,34 @@ export class TreeMeta {
 
   /** Every entry (checking them all first, for a parsed sidecar). */
   get paths(): ReadonlyMap<string, MetaEntry> {
-    if (this.raw !== undefined) {
-      for (const p of Object.keys(this.raw)) this.get(p);
+    const raw = this.raw;
+    if (raw !== undefined) {
+      for (const p of Object.keys(raw)) if (!this.known.has(p)) this.known.set(p, this.get(p)!);
       this.raw = undefined;
     }
     return this.known;
   }
 
-  /** The entry of `path`; throws ERR_OBJECT_CORRUPT naming it when the sidecar's entry is malformed. */
+  /**
+   * The entry of `path`; throws ERR_OBJECT_CORRUPT naming it when the sidecar's entry is malformed. A
+   * parsed sidecar's entry is checked and converted on each call and not kept: an expand asks for each
+   * path once, and a mount keeps the answer on its node.
+   */
   get(path: string): MetaEntry | undefined {
-    const hit = this.known.get(path);
-    if (hit !== undefined || this.raw === undefined || !Object.hasOwn(this.raw, path)) return hit;
+    const hit = this.known.size > 0 ? this.known.get(path) : undefined;
+    const raw = this.raw;
+    if (hit !== undefined || raw === undefined) return hit;
+    const v = raw[path];
+    // JSON.parse gives every key as an own property; a miss can still find Object.prototype's members.
+    if (v === undefined || (!Array.isArray(v) && !Object.hasOwn(raw, path))) return undefined;
     const c = this.checker!;
-    const v = this.raw[path];
     if (!checkPath(path)) c.fail(`paths.${path}`, 'is not a clean relative path');
-    if (!Array.isArray(v) || v.length < 2 || v.length > 3) c.fail(`paths.${path}`, 'must be [perm, mtime] or [perm, mtime, nsec]');
+    if (!Array.isArray(v) || v.length < 2 || v.length > 3) return c.fail(`paths.${path}`, 'must be [perm, mtime] or [perm, mtime, nsec]');
     const [perm, sec, nsec = 0] = v as unknown[];
     if (typeof perm !== 'number' || !Number.isInteger(perm) || perm < 0 || perm > 0o7777) c.fail(`paths.${path}`, 'has a bad permission');
     if (typeof sec !== 'number' || !Number.isSafeInteger(sec)) c.fail(`paths.${path}`, 'has a bad mtime');
     if (typeof nsec !== 'number' || !Number.isInteger(nsec) || nsec < 0 || nsec > 999_999_999) c.fail(`paths.${path}`, 'has bad nanoseconds');
-    this.set(path, perm as number, sec as number, nsec as number);
-    return this.known.get(path);
+    return { perm: perm as number, mtimeSec: sec as number, mtimeNsec: nsec as number };
   }
 
   set(path: string, perm: number, mtimeSec: number, mtimeNsec = 0): void {

@@ -154,7 +154,7 @@ class Verifier {
   private file(f: ExpectedFile, fromStore: boolean): Promise<void> {
     if (fromStore) assertHas(this.store, f.oid, f.path);
     this.pool ??= new FilePool(undefined, this.options.threads);
-    return this.pool.add({ op: 'inspect', kind: 'file', abs: this.abs(f.path), path: f.path, oid: f.oid, perm: f.perm }, (r: FileResult) => {
+    const accepted = this.pool.add({ op: 'inspect', kind: 'file', abs: this.abs(f.path), path: f.path, oid: f.oid, perm: f.perm }, (r: FileResult) => {
       if (r.result !== 'inspected') {
         this.diff('type', f.path, 'file', 'no longer a regular file');
         return;
@@ -163,6 +163,7 @@ class Verifier {
       this.metadata(f.path, r, f.perm, f.permExact, f.mtime);
       this.count(r.size);
     });
+    return accepted ?? Promise.resolve();
   }
 
   private async symlink(s: ExpectedSymlink): Promise<void> {

@@ -60,16 +60,29 @@ export class FilePool {
     return this.failure;
   }
 
-  /** Queues an item; `done` gets its result once handled. Resolves when accepted; rejects with the first failure. */
-  async add(item: FileItem, done: (result: FileResult) => void): Promise<void> {
+  /**
+   * Queues an item; `done` gets its result once handled. Returns undefined when the item was taken at once,
+   * else a promise that resolves when it is; throws (or rejects) with the first failure. Most items are
+   * taken at once, and a promise per file of a large tree costs more than handling the answer.
+   */
+  add(item: FileItem, done: (result: FileResult) => void): Promise<void> | undefined {
     if (this.failure !== undefined) throw this.failure;
+    // Waiting here, before the item is taken, is what bounds memory: with several producers (one per
+    // directory being walked), waiting after taking a full batch would let each hold one more.
+    if (this.inflight.size >= this.maxTasks) return this.addWhenRoom(item, done);
     this.batch.push({ item, done });
-    if (this.batch.length >= BATCH_ITEMS) await this.dispatch();
+    if (this.batch.length >= BATCH_ITEMS) this.dispatch();
+    return undefined;
+  }
+
+  private async addWhenRoom(item: FileItem, done: (result: FileResult) => void): Promise<void> {
+    while (this.inflight.size >= this.maxTasks && this.failure === undefined) await Promise.race(this.inflight);
+    await this.add(item, done);
   }
 
   /** Waits for every queued item; rejects with the first failure. */
   async finish(): Promise<void> {
-    if (this.batch.length > 0 && this.failure === undefined) await this.dispatch();
+    if (this.batch.length > 0 && this.failure === undefined) this.dispatch();
     while (this.inflight.size > 0) await Promise.race(this.inflight);
     if (this.failure !== undefined) throw this.failure;
   }
@@ -81,11 +94,10 @@ export class FilePool {
     await this.pool?.destroy();
   }
 
-  private async dispatch(): Promise<void> {
+  /** Sends the batch to a worker (add() has waited for room). */
+  private dispatch(): void {
     const jobs = this.batch;
     this.batch = [];
-    while (this.inflight.size >= this.maxTasks) await Promise.race(this.inflight);
-    if (this.failure !== undefined) throw this.failure;
     const task: FileTask = { protocol: FILE_PROTOCOL, items: jobs.map((j) => j.item), umask: this.umask };
     if (this.medoRoot !== undefined) task.medoRoot = this.medoRoot;
     const run: Promise<void> = this.run(task).then(

@@ -22,13 +22,13 @@ import { objectHeader } from '../../oid.js';
 import type { ObjectStore } from '../../store.js';
 import { MedoDir } from '../medo-dir.js';
 import type { Mtime } from './expected.js';
-import { mtimeMatches, publishNewSync, tempBeside, utimeSeconds as utime } from './fs-ops.js';
+import { createFileNative, mtimeMatches, publishNewSync, tempBeside, utimeSeconds as utime } from './fs-ops.js';
 import { readBlob } from './read-blob.js';
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
 
 /** Bumped whenever FileTask or FileOutcome change, so a stale compiled worker is caught, not misread. */
-export const FILE_PROTOCOL = 2;
+export const FILE_PROTOCOL = 3;
 
 export interface FileItem {
   op: 'create' | 'sync' | 'inspect';
@@ -41,6 +41,8 @@ export interface FileItem {
   perm: number;
   /** 'sync': compare all permission bits (a sidecar's); otherwise only the executable bit. */
   permExact?: boolean;
+  /** 'create' in a directory nobody else sees yet (expand's staging directory): write at the name directly. */
+  direct?: boolean;
   mtime?: Mtime;
 }
 
@@ -92,7 +94,24 @@ function create(item: FileItem, store: ObjectStore, umask: number): FileResult {
     if (item.mtime !== undefined) lutimesSync(item.abs, utime(item.mtime), utime(item.mtime));
     return { result: 'written', size: content.length };
   }
-  // A temp file given its name by link(2) once complete: never a half-written file under the final name.
+  // At its name directly in a directory nobody sees yet; elsewhere given its name by linkat(2) or link(2)
+  // once complete: never a half-written file under the final name.
+  const direct = item.direct === true;
+  if (createFileNative(item.abs, content, item.perm, item.perm !== ((item.perm & 0o777) & ~umask), item.mtime, direct)) {
+    return { result: 'written', size: content.length };
+  }
+  if (direct) {
+    const fd = openSync(item.abs, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, item.perm & 0o777);
+    try {
+      fill(fd, item, content, item.perm & 0o777, umask);
+    } catch (e) {
+      closeSync(fd);
+      unlinkSync(item.abs);
+      throw e;
+    }
+    closeSync(fd);
+    return { result: 'written', size: content.length };
+  }
   const tmp = tempBeside(item.abs);
   const fd = openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, item.perm & 0o777);
   try {

@@ -9,8 +9,9 @@ import * as fs from 'node:fs';
 import type { BigIntStats } from 'node:fs';
 import { link, lstat, lutimes, rename, symlink, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
+import { getSystemErrorName, promisify } from 'node:util';
 import { TEMP_PREFIX } from '../../io/atomic-write.js';
+import { native } from '../../native.js';
 import { objectHeader } from '../../oid.js';
 import type { Mtime } from './expected.js';
 
@@ -125,6 +126,11 @@ export interface WriteOptions {
   mtime?: Mtime;
   /** fsync before the rename: a crash must not lose the file this one replaces. */
   durable: boolean;
+  /**
+   * Create the file at its name directly (O_EXCL): for a directory nobody else sees until the whole tree
+   * is in it (expand's staging directory), where a temp name would only cost time.
+   */
+  direct?: boolean;
 }
 
 // The kernel applies the umask to a new file's mode; an fchmod is only needed when that changes it.
@@ -144,6 +150,16 @@ async function fill(fd: number, content: Uint8Array, o: WriteOptions, opened: nu
  * O_EXCL the link fails (EEXIST) rather than replace anything that appeared there meanwhile.
  */
 export async function createFile(abs: string, content: Uint8Array, o: WriteOptions): Promise<void> {
+  if (o.direct) {
+    const fd = await pOpen(abs, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, o.perm & 0o777);
+    try {
+      await withFd(fd, () => fill(fd, content, o, o.perm & 0o777));
+    } catch (e) {
+      await unlink(abs).catch(() => undefined);
+      throw e;
+    }
+    return;
+  }
   const tmp = tempBeside(abs);
   const fd = await pOpen(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, o.perm & 0o777);
   try {
@@ -170,6 +186,35 @@ async function publishNew(tmp: string, abs: string): Promise<void> {
     return;
   }
   await unlink(tmp);
+}
+
+const CREATE_STAGES = ['', 'open', 'write', 'fchmod', 'futimens', 'linkat'];
+// open(O_TMPFILE) answers these where the filesystem (or kernel) has no unnamed files; linkat through
+// /proc/self/fd answers ENOENT without /proc. Then a temp name does the job.
+const NO_TMPFILE = new Set(['EOPNOTSUPP', 'EISDIR', 'EINVAL']);
+let tmpfileWorks = true;
+
+/**
+ * Creates `abs`, which must not exist, in one native call that writes it, sets its mode (when `chmod`) and
+ * its mtime (to the nanosecond), and never replaces anything (EEXIST). `direct`: at its name, for a
+ * directory nobody else sees yet; otherwise as an unnamed file linked to its name once complete. False
+ * when that is not available here (no addon; for a linked file, no O_TMPFILE on this filesystem or no
+ * /proc): the caller then does it with Node's calls.
+ */
+export function createFileNative(abs: string, content: Uint8Array, perm: number, chmod: boolean, mtime: Mtime | undefined, direct: boolean): boolean {
+  const createFile = native?.createFile;
+  if (createFile === undefined || (!direct && !tmpfileWorks)) return false;
+  const r = createFile(abs, direct ? '' : dirname(abs), content, perm, chmod, mtime?.sec ?? 0, mtime?.nsec ?? -1);
+  if (r === 0) return true;
+  const stage = -r >> 16;
+  const errno = -r & 0xffff;
+  const code = getSystemErrorName(-errno);
+  if (!direct && ((stage === 1 && NO_TMPFILE.has(code)) || (stage === 5 && code === 'ENOENT' && !fs.existsSync('/proc/self/fd')))) {
+    tmpfileWorks = false;
+    return false;
+  }
+  const syscall = CREATE_STAGES[stage] ?? 'create';
+  throw Object.assign(new Error(`${code}: ${syscall} ${abs}`), { code, errno: -errno, syscall, path: abs });
 }
 
 /** publishNew with synchronous calls, for the worker threads. */

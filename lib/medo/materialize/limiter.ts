@@ -18,11 +18,13 @@ export class Limiter {
    * Resolves once the backlog is at most `n`: a producer awaits this so that a large tree is not queued
    * whole, one closure per file, before the disk has caught up.
    */
-  async below(n: number): Promise<void> {
-    while (this.waiting.length > n) await new Promise<void>((resolve) => this.drained.push(resolve));
+  below(n: number): Promise<void> {
+    if (this.waiting.length <= n) return Promise.resolve();
+    return new Promise<void>((resolve) => this.drained.push({ n, resolve }));
   }
 
-  private drained: (() => void)[] = [];
+  /** Producers waiting in below(), each woken once the backlog is down to its `n`. */
+  private drained: { n: number; resolve: () => void }[] = [];
 
   async run<T>(fn: () => Promise<T> | T): Promise<T> {
     if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
@@ -34,12 +36,16 @@ export class Limiter {
       // The slot passes straight to the next waiter, so `active` only drops when nobody waits.
       if (next !== undefined) next();
       else this.active--;
-      if (this.drained.length > 0) {
-        const producers = this.drained;
-        this.drained = [];
-        for (const p of producers) p();
-      }
+      if (this.drained.length > 0) this.wakeProducers();
     }
+  }
+
+  private wakeProducers(): void {
+    const backlog = this.waiting.length;
+    const still = this.drained.filter((p) => p.n < backlog);
+    if (still.length === this.drained.length) return;
+    for (const p of this.drained) if (p.n >= backlog) p.resolve();
+    this.drained = still;
   }
 }
 

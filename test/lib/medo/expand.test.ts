@@ -183,6 +183,24 @@ test('without a sidecar: 0644/0755 from the git mode, mtimes left, empty directo
   t.is(statSync(join(dest, 'bin/tool')).mode & 0o7777, 0o755);
 });
 
+test('an empty destination directory is filled by renaming the finished tree over it, keeping its mode', async (t) => {
+  const f = fixture(t, { meta: false });
+  const dest = join(f.tmp, 'out');
+  mkdirSync(dest);
+  chmodSync(dest, 0o750);
+  const r = await expand(f.treeptrPath, dest);
+  t.is(gitTreeOf(t, dest), f.tree);
+  t.true(r.written > 0);
+  t.is(r.dest, dest);
+  t.is(statSync(dest).mode & 0o7777, 0o750, 'the tree sets no root mode: the directory keeps its own');
+  t.deepEqual(readdirSync(f.tmp).filter((n) => n.startsWith('.medo-expand-')), []);
+  // A destination that does not exist gets a new directory's mode; its parents are made.
+  const deep = join(f.tmp, 'a/b/out');
+  await expand(f.treeptrPath, deep);
+  t.is(gitTreeOf(t, deep), f.tree);
+  t.is(statSync(deep).mode & 0o7777, 0o777 & ~process.umask());
+});
+
 test('hostile destination: symlinks and hard links in DEST are replaced, never written through', async (t) => {
   const f = fixture(t);
   const outside = join(f.tmp, 'outside');
@@ -239,13 +257,23 @@ for (const [way, options] of WAYS) {
     silo.close();
     const ptr = join(layout.medoDir, 'broken.treeptr');
     writeTreeptr(ptr, { tree, size: 5, files: 2 });
+    // A new destination is built beside it under a temp name: a failure leaves neither.
     const dest = join(tmp, 'out');
     const err = await t.throwsAsync(expand(ptr, dest, options));
     t.true(isMedoError(err));
     t.is((err as unknown as { code: string }).code, 'ERR_OBJECT_MISSING');
     t.regex(err!.message, new RegExp(absent));
-    t.false(existsSync(join(dest, 'sub/gone.txt')));
-    t.deepEqual(readdirSync(join(dest, 'sub')), [], 'no temp file left behind');
+    t.false(existsSync(dest), 'a destination that did not exist still does not');
+    t.deepEqual(readdirSync(tmp).filter((n) => n.startsWith('.medo-expand-')), [], 'no staging directory left behind');
+    // A destination that holds something is expanded in place: what was written stays, nothing half-written.
+    const kept = join(tmp, 'kept');
+    mkdirSync(kept);
+    writeFileSync(join(kept, 'mine.txt'), 'mine\n');
+    const again = await t.throwsAsync(expand(ptr, kept, options));
+    t.is((again as unknown as { code: string }).code, 'ERR_OBJECT_MISSING');
+    t.is(readFileSync(join(kept, 'mine.txt'), 'utf8'), 'mine\n');
+    t.false(existsSync(join(kept, 'sub/gone.txt')));
+    t.deepEqual(readdirSync(join(kept, 'sub')), [], 'no temp file left behind');
   });
 }
 
