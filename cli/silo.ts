@@ -1,15 +1,24 @@
 // `silo`: create, check and read silos. Each subcommand is a file in cli/silo/, listed here.
-import { dispatch, type Command } from './command.js';
+import { dispatch, type CommandEntry } from './command.js';
 import { runCli } from './run.js';
-import { catFileCommand } from './silo/cat-file.js';
-import { gcCommand } from './silo/gc.js';
-import { initCommand } from './silo/init.js';
-import { lsTreeCommand } from './silo/ls-tree.js';
-import { repackCommand } from './silo/repack.js';
-import { verifyCommand } from './silo/verify.js';
-import { publishCommand } from './silo/publish.js';
 
-const COMMANDS: Command[] = [initCommand, verifyCommand, catFileCommand, lsTreeCommand, gcCommand, repackCommand, publishCommand];
+// Each command's module is loaded only when it runs (or shows its help): start-up pays for one command.
+const COMMANDS: CommandEntry[] = [
+  { name: 'init', summary: 'create a silo (medo-silo.json, objects/, pack/, derived/)',
+    load: async () => (await import('./silo/init.js')).initCommand },
+  { name: 'verify', summary: 're-hash every object, check pack trailers and index CRCs; exit 1 naming each bad object',
+    load: async () => (await import('./silo/verify.js')).verifyCommand },
+  { name: 'cat-file', summary: "print objects as 'git cat-file' does (--batch, -p, -t, -s)",
+    load: async () => (await import('./silo/cat-file.js')).catFileCommand },
+  { name: 'ls-tree', summary: "list a tree as 'git ls-tree' does",
+    load: async () => (await import('./silo/ls-tree.js')).lsTreeCommand },
+  { name: 'gc', summary: 'report (or with --prune remove) the objects a keep list does not name',
+    load: async () => (await import('./silo/gc.js')).gcCommand },
+  { name: 'repack', summary: 'fold loose objects and small packs into one pack',
+    load: async () => (await import('./silo/repack.js')).repackCommand },
+  { name: 'publish', summary: 'rewrite the pack list (pack/packs) so a static web server can serve the silo',
+    load: async () => (await import('./silo/publish.js')).publishCommand },
+];
 
 const INTRO = `usage: silo <command> [options]
 

@@ -27,7 +27,6 @@ function builtFromFlags(values: { input?: string[]; base?: string; command?: str
 
 export const addCommand: Command = {
   name: 'add',
-  summary: 'store a directory, a tarball or (--blob) any file in a silo and write its .treeptr',
   help: `usage: medo add SRC OUT.treeptr [options]
 
 Stores SRC in a silo and writes OUT.treeptr, a small JSON pointer to it (docs/formats.md). OUT's medo

@@ -7,7 +7,6 @@ import { EXIT_OK, parse, usage } from '../run.js';
 
 export const cacheCommand: Command = {
   name: 'cache',
-  summary: 'show or shrink the local cache of remote silos (status, clean)',
   help: `usage: medo cache status [--cache-dir DIR] [--json]
        medo cache clean [--cache-dir DIR] [--max-size SIZE]
 

@@ -25,8 +25,6 @@ export function formatExpandReport(r: ExpandReport, deleting: boolean): string {
 
 export const expandCommand: Command = {
   name: 'expand',
-  aliases: ['sync'],
-  summary: 'materialize a .treeptr or a whole medo directory into a directory, rewriting only what differs',
   help: `usage: medo expand [--delete] [--raw] [--jobs N] [--threads N] TREEPTR|MEDO_DIR DEST
        medo sync ...   (the same command)
 

@@ -31,7 +31,6 @@ export function parseMountOptions(specs: readonly string[]): MountFlags {
 
 export const mountCommand: Command = {
   name: 'mount',
-  summary: 'mount a medo directory, a .treeptr or a git tree read-only (FUSE)',
   help: `usage: medo mount SOURCE MOUNTPOINT [--foreground] [--rev TREE-ISH] [-o OPTIONS] [--socket PATH] [--log-level LEVEL]
                   [--cache-dir DIR] [--timeout SECS] [--parallel N] [--whole-packs]
 

@@ -77,7 +77,6 @@ export async function warmCache(medoDir: MedoDir, roots: readonly string[], valu
 
 export const prefetchCommand: Command = {
   name: 'prefetch',
-  summary: "fetch a wedge's objects from remote silos into the local cache, in parallel",
   help: `usage: medo prefetch [options] TREEPTR|MEDO_DIR
 
 Makes every object of the .treeptr (or of every .treeptr in the medo directory, or in a folder of one)

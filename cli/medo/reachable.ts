@@ -51,7 +51,6 @@ function collectGroups(paths: readonly string[]): Map<string, Group> {
 
 export const reachableCommand: Command = {
   name: 'reachable',
-  summary: 'list every object id the .treeptrs need (GC roots for silo gc --keep)',
   help: `usage: medo reachable [--history] PATH...
 
 PATH is a medo directory (or a directory inside one) or a .treeptr. Prints, sorted and once each, the id

@@ -46,7 +46,6 @@ export function formatStatus(s: DaemonStatus): string {
 
 export const statusCommand: Command = {
   name: 'status',
-  summary: 'show what the medo daemon serves: mounts, uptime, counters, memory',
   help: `usage: medo status [--json] [--socket PATH]
 
 Asks medod for each mount it serves: the source, mountpoint, uptime and counters (FUSE operations by

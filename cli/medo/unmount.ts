@@ -18,8 +18,6 @@ function run(cmd: string, args: string[]): { ok: boolean; message: string } {
 
 export const unmountCommand: Command = {
   name: 'unmount',
-  aliases: ['umount'],
-  summary: 'unmount a medo mount',
   help: `usage: medo unmount [--lazy] [--socket PATH] MOUNTPOINT
 
 Unmounts MOUNTPOINT, which must be a medo mount (type fuse.medo in /proc/mounts). A mount served by medod

@@ -29,7 +29,6 @@ function parseMirrors(specs: readonly string[]): Map<string, string> {
 
 export const urlForCommand: Command = {
   name: 'url-for',
-  summary: "where a .treeptr's objects can be fetched: loose file URLs, pack and byte range",
   help: `usage: medo url-for [--all] [--json] [--mirror URL=DIR]... TREEPTR
 
 For each silo in SILO.json order, where the object the .treeptr names (its tree or blob) is kept:

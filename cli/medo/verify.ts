@@ -29,7 +29,6 @@ export function formatVerifyReport(r: VerifyReport): string {
 
 export const verifyCommand: Command = {
   name: 'verify',
-  summary: 'check that a directory holds exactly what a .treeptr or medo directory names; exit 1 listing differences',
   help: `usage: medo verify [--json] [--raw] [--jobs N] [--threads N] TREEPTR|MEDO_DIR DIR
 
 Compares DIR with what 'medo expand TREEPTR|MEDO_DIR DIR' would make of it (the same layout rules):

@@ -113,7 +113,6 @@ export function prettyPrint(o: RawObject, oid: string): Buffer {
 
 export const catFileCommand: Command = {
   name: 'cat-file',
-  summary: "print objects as 'git cat-file' does (--batch, -p, -t, -s)",
   help: `usage: silo cat-file --batch STORE
        silo cat-file (-p | -t | -s) STORE ID
 

@@ -30,7 +30,6 @@ function formatReport(r: GcReport): string {
 
 export const gcCommand: Command = {
   name: 'gc',
-  summary: 'report (or with --prune remove) the objects a keep list does not name',
   help: `usage: silo gc [--prune] [--allow-empty] [--json] SILO --keep FILE|-
 
 FILE ('-' for stdin) lists the object ids to keep, one per line: the output of 'medo reachable' for

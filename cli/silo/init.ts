@@ -4,7 +4,6 @@ import { EXIT_OK, parse, usage } from '../run.js';
 
 export const initCommand: Command = {
   name: 'init',
-  summary: 'create a silo (medo-silo.json, objects/, pack/, derived/)',
   help: `usage: silo init DIR
 
 Creates the silo layout in DIR (made if needed): the marker medo-silo.json, objects/, pack/ and

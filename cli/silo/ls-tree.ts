@@ -45,7 +45,6 @@ export function* lsTree(store: ObjectStore, treeish: string, options: LsTreeOpti
 
 export const lsTreeCommand: Command = {
   name: 'ls-tree',
-  summary: "list a tree as 'git ls-tree' does",
   help: `usage: silo ls-tree [-r] [-t] STORE ID
 
 Lists the tree ID (or the tree of commit or tag ID) in STORE, a silo or a git repository, in the format

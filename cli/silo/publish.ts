@@ -6,7 +6,6 @@ import { EXIT_OK, parse, usage } from '../run.js';
 
 export const publishCommand: Command = {
   name: 'publish',
-  summary: `rewrite the pack list (${PACK_LIST}) so a static web server can serve the silo`,
   help: `usage: silo publish SILO
 
 Static web servers do not list directories, so readers of a remote silo learn its packs from

@@ -20,7 +20,6 @@ function formatReport(r: RepackReport): string {
 
 export const repackCommand: Command = {
   name: 'repack',
-  summary: 'fold loose objects and small packs into one pack',
   help: `usage: silo repack [--small SIZE] [--json] SILO
 
 Copies every loose object and every pack smaller than SIZE (default: every pack) into one new pack,

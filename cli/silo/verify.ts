@@ -18,7 +18,6 @@ export function formatReport(r: SiloReport): string {
 
 export const verifyCommand: Command = {
   name: 'verify',
-  summary: 're-hash every object, check pack trailers and index CRCs; exit 1 naming each bad object',
   help: `usage: silo verify [--json] DIR
 
 Re-hashes every loose and packed object of the silo DIR, checks each pack's and index's SHA-1 trailer
