@@ -50,7 +50,7 @@ const PREFETCH_DIR_MAX = 8 << 20;
 const PREFETCHED_DIRS_KEPT = 100_000;
 /**
  * A streamed read of a very large file that jumps ahead pushes what it passes over into the page cache
- * (inflate-cursor.ts), so random reads cost one pass of inflate. While the push queue is full (64 MiB) the
+ * (inflate-cursor.ts), so random reads cost one pass of inflate. While the push queue is full (16 MiB) the
  * read waits, 1 ms at a time, at most SPILL_WAIT_MS in all; after that the rest is not pushed and the
  * reads that need it come back here. A read that pushed is answered once the kernel has taken the pushes:
  * otherwise the reader's next read, behind this one, would arrive before its page and inflate it again.

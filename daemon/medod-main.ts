@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { DEFAULT_STATE_DIR, socketPath } from '../lib/daemon-protocol.js';
 import { isMedoError } from '../lib/errors.js';
+import { keepYoungGenerationSmall } from './heap.js';
 import { createLogger } from './log.js';
 import { Medod } from './medod.js';
 import { notifySystemd } from './sd-notify.js';
@@ -53,6 +54,7 @@ function main(): Promise<number> | number {
     process.stderr.write(`medod: ${(e as Error).message}\n`);
     return 2;
   }
+  keepYoungGenerationSmall();
   const daemon = new Medod({
     socket: resolve(socketPath(values.socket)),
     stateDir: resolve(values['state-dir'] ?? DEFAULT_STATE_DIR),

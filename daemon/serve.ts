@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { isMedoError } from '../lib/errors.js';
 import { openMountSource, type OpenedSource } from '../lib/mount/open-source.js';
 import type { MountRemoteOptions } from '../lib/mount/remote-fetcher.js';
+import { keepYoungGenerationSmall } from './heap.js';
 import { createLogger, remoteEventLogger, type Logger } from './log.js';
 import { mountSource, type MountHandle } from './mount.js';
 import { medoMountDevice } from './mount-table.js';
@@ -69,6 +70,7 @@ function untilDone(mountpoint: string, device: string | undefined, closed: Promi
 
 /** Serves until the mount ends; returns the exit code. Errors before readiness are thrown (and reported on readyFd). */
 export async function serve(options: ServeOptions, log: Logger = createLogger(options.logLevel)): Promise<number> {
+  keepYoungGenerationSmall();
   const started = performance.now();
   let opened: OpenedSource | undefined;
   let handle: MountHandle;

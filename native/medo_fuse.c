@@ -88,7 +88,7 @@ typedef struct store_item {
 } store_item_t;
 
 /* Bytes of pushes waiting: beyond this a push is dropped (it only saves a later read). */
-#define STORE_QUEUE_MAX (64u << 20)
+#define STORE_QUEUE_MAX (16u << 20)
 
 static void free_mount(mount_t* m) {
   free(m->slots);

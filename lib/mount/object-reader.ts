@@ -30,9 +30,9 @@ export interface DirIndex {
 }
 
 export interface ObjectReaderOptions {
-  /** Bytes of parsed trees to keep (default 32 MiB). */
+  /** Bytes of parsed trees to keep (default 8 MiB). */
   treeCacheBytes?: number;
-  /** Bytes of inflated blob content to keep (default 32 MiB: the daemon's memory goal, docs/mount.md). */
+  /** Bytes of inflated blob content to keep (default 16 MiB: the daemon's memory goal, docs/mount.md). */
   blobCacheBytes?: number;
   /** Blobs up to this size are inflated on the main thread (default 1 MiB; see docs/mount.md for the measurement). */
   inlineMaxBytes?: number;
@@ -67,8 +67,8 @@ export class ObjectReader {
   readonly cacheStats = { hits: 0, misses: 0 };
 
   constructor(readonly store: ObjectStore, options: ObjectReaderOptions = {}) {
-    const blobBytes = options.blobCacheBytes ?? 32 << 20;
-    this.trees = new LruCache(options.treeCacheBytes ?? 32 << 20, (d) => 64 + d.entries.length * 160);
+    const blobBytes = options.blobCacheBytes ?? 16 << 20;
+    this.trees = new LruCache(options.treeCacheBytes ?? 8 << 20, (d) => 64 + d.entries.length * 160);
     this.blobs = new LruCache(blobBytes, (b) => b.length + 64);
     this.inlineMaxBytes = options.inlineMaxBytes ?? 1 << 20;
     this.streamMinBytes = options.streamMinBytes ?? Math.max(this.inlineMaxBytes, Math.floor(blobBytes / 4));
@@ -127,9 +127,10 @@ export class ObjectReader {
   }
 
   /**
-   * The whole content from the blob cache, or inflated inline when the blob is small enough (kept when
-   * larger than one kernel read; with `reuse`, a smaller one goes into readNow's buffer); undefined, and
-   * nothing counted, for a larger blob that is not cached.
+   * The whole content from the blob cache, or inflated inline when the blob is small enough; undefined, and
+   * nothing counted, for a larger blob that is not cached. With `reuse` (the caller takes the whole file at
+   * once) it goes into readNow's buffer and is not kept: the kernel's page cache holds it after this read
+   * (kernel_cache). Otherwise it is kept when larger than a kernel read, for the reads of its other parts.
    */
   private cachedOrInline(oid: string, size: number, reuse: boolean): Buffer | undefined {
     const hit = this.blobs.get(oid);
@@ -139,10 +140,9 @@ export class ObjectReader {
     }
     if (size > this.inlineMaxBytes) return undefined;
     this.cacheStats.misses++;
-    const keep = size > this.cacheMinBytes;
-    if (reuse && !keep && this.scratch.length < size) this.scratch = Buffer.allocUnsafe(Math.max(size, this.cacheMinBytes));
-    const content = this.checked(oid, size, this.inflateInline(oid, size, reuse && !keep ? this.scratch : undefined));
-    // A file the kernel reads in one request is not kept: the page cache holds it after this read (kernel_cache).
+    const keep = !reuse && size > this.cacheMinBytes;
+    if (reuse && this.scratch.length < size) this.scratch = Buffer.allocUnsafe(Math.max(size, this.cacheMinBytes));
+    const content = this.checked(oid, size, this.inflateInline(oid, size, reuse ? this.scratch : undefined));
     if (keep) this.blobs.set(oid, content);
     return content;
   }
