@@ -10,8 +10,8 @@ export const OID_HEX = 40;
 
 /** True for 40 lowercase hex digits. A loop, not a regular expression: batch reads check every id twice. */
 export function isOid(s: string): boolean {
-  if (s.length !== 40) return false;
-  for (let i = 0; i < 40; i++) {
+  if (s.length !== OID_HEX) return false;
+  for (let i = 0; i < OID_HEX; i++) {
     const c = s.charCodeAt(i);
     if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return false;
   }

@@ -238,8 +238,9 @@ export class Expander {
       await unlink(abs);
       this.report.replaced++;
     }
-    if (this.fresh) mkdirSync(abs, ((node.perm ?? DEFAULT_DIR_PERM) | 0o700) & 0o777);
-    else await mkdir(abs, ((node.perm ?? DEFAULT_DIR_PERM) | 0o700) & 0o777);
+    const mode = ((node.perm ?? DEFAULT_DIR_PERM) | 0o700) & 0o777;
+    if (this.fresh) mkdirSync(abs, mode);
+    else await mkdir(abs, mode);
     this.created.add(abs);
     this.report.dirsCreated++;
   }

@@ -100,24 +100,14 @@ function create(item: FileItem, store: ObjectStore, umask: number): FileResult {
   if (createFileNative(item.abs, content, item.perm, item.perm !== ((item.perm & 0o777) & ~umask), item.mtime, direct)) {
     return { result: 'written', size: content.length };
   }
-  if (direct) {
-    const fd = openSync(item.abs, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, item.perm & 0o777);
-    try {
-      fill(fd, item, content, item.perm & 0o777, umask);
-    } catch (e) {
-      closeSync(fd);
-      unlinkSync(item.abs);
-      throw e;
-    }
-    closeSync(fd);
-    return { result: 'written', size: content.length };
-  }
-  const tmp = tempBeside(item.abs);
-  const fd = openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, item.perm & 0o777);
+  // Without the native helper (or unnamed files here): at its name directly, or under a temp name linked to
+  // its name once complete.
+  const target = direct ? item.abs : tempBeside(item.abs);
+  const fd = openSync(target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, item.perm & 0o777);
   try {
     fill(fd, item, content, item.perm & 0o777, umask);
     closeSync(fd);
-    publishNewSync(tmp, item.abs);
+    if (!direct) publishNewSync(target, item.abs);
   } catch (e) {
     try {
       closeSync(fd);
@@ -125,7 +115,7 @@ function create(item: FileItem, store: ObjectStore, umask: number): FileResult {
       // already closed
     }
     try {
-      unlinkSync(tmp);
+      unlinkSync(target);
     } catch {
       // already published or never created
     }

@@ -147,26 +147,17 @@ async function fill(fd: number, content: Uint8Array, o: WriteOptions, opened: nu
 /**
  * Creates `abs`, which must not exist. The content goes to a temp file beside it first, which link(2) then
  * gives its final name: a reader or a crash never sees a half-written file under that name, and like
- * O_EXCL the link fails (EEXIST) rather than replace anything that appeared there meanwhile.
+ * O_EXCL the link fails (EEXIST) rather than replace anything that appeared there meanwhile. With
+ * `o.direct` it is written at its name (O_EXCL), and removed if it cannot be finished.
  */
 export async function createFile(abs: string, content: Uint8Array, o: WriteOptions): Promise<void> {
-  if (o.direct) {
-    const fd = await pOpen(abs, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, o.perm & 0o777);
-    try {
-      await withFd(fd, () => fill(fd, content, o, o.perm & 0o777));
-    } catch (e) {
-      await unlink(abs).catch(() => undefined);
-      throw e;
-    }
-    return;
-  }
-  const tmp = tempBeside(abs);
-  const fd = await pOpen(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, o.perm & 0o777);
+  const target = o.direct ? abs : tempBeside(abs);
+  const fd = await pOpen(target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, o.perm & 0o777);
   try {
     await withFd(fd, () => fill(fd, content, o, o.perm & 0o777));
-    await publishNew(tmp, abs);
+    if (!o.direct) await publishNew(target, abs);
   } catch (e) {
-    await unlink(tmp).catch(() => undefined);
+    await unlink(target).catch(() => undefined);
     throw e;
   }
 }

@@ -42,9 +42,11 @@ export class Limiter {
 
   private wakeProducers(): void {
     const backlog = this.waiting.length;
-    const still = this.drained.filter((p) => p.n < backlog);
-    if (still.length === this.drained.length) return;
-    for (const p of this.drained) if (p.n >= backlog) p.resolve();
+    const still: { n: number; resolve: () => void }[] = [];
+    for (const p of this.drained) {
+      if (p.n >= backlog) p.resolve();
+      else still.push(p);
+    }
     this.drained = still;
   }
 }
