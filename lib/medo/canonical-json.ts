@@ -13,7 +13,8 @@ function order(value: unknown, firstKeys: readonly string[]): unknown {
   const keys = Object.keys(obj).filter((k) => obj[k] !== undefined);
   const first = firstKeys.filter((k) => keys.includes(k));
   const rest = keys.filter((k) => !firstKeys.includes(k)).sort();
-  const out: Record<string, unknown> = {};
+  // No prototype, so that a key "__proto__" (a file of that name, in a sidecar) is kept as a key.
+  const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   for (const k of [...first, ...rest]) out[k] = order(obj[k], []);
   return out;
 }

@@ -12,6 +12,7 @@
 // directory has an entry. "empty_dirs" lists directories the git tree cannot hold (no files below them).
 import { canonicalJson } from './canonical-json.js';
 import { JsonChecker } from './json-check.js';
+import { PathIndex } from './meta-index.js';
 
 export const META_FORMAT = 'medo-meta';
 export const META_VERSION = 1;
@@ -25,44 +26,34 @@ export interface MetaEntry {
 
 export class TreeMeta {
   private readonly known = new Map<string, MetaEntry>();
-  /**
-   * A parsed sidecar's "paths" as JSON gave them, each checked and converted when first asked for: a mount
-   * needs a few of 50 000 entries to answer its first stat, and building them all cost as much as parsing.
-   */
-  private raw: Record<string, unknown> | undefined;
-  private checker: JsonChecker | undefined;
+  /** A parsed sidecar's "paths", compacted (PathIndex); entries are made when asked for. */
+  private index: PathIndex | undefined;
   readonly emptyDirs = new Set<string>();
 
   /** Every entry (checking them all first, for a parsed sidecar). */
   get paths(): ReadonlyMap<string, MetaEntry> {
-    const raw = this.raw;
-    if (raw !== undefined) {
-      for (const p of Object.keys(raw)) if (!this.known.has(p)) this.known.set(p, this.get(p)!);
-      this.raw = undefined;
+    const index = this.index;
+    if (index !== undefined) {
+      for (let i = 0; i < index.count; i++) {
+        const p = index.pathAt(i);
+        if (!this.known.has(p)) this.known.set(p, index.entry(i));
+      }
+      this.index = undefined;
     }
     return this.known;
   }
 
   /**
    * The entry of `path`; throws ERR_OBJECT_CORRUPT naming it when the sidecar's entry is malformed. A
-   * parsed sidecar's entry is checked and converted on each call and not kept: an expand asks for each
-   * path once, and a mount keeps the answer on its node.
+   * parsed sidecar's entry is made on each call and not kept: an expand asks for each path once, and a
+   * mount keeps the answer on its node.
    */
   get(path: string): MetaEntry | undefined {
     const hit = this.known.size > 0 ? this.known.get(path) : undefined;
-    const raw = this.raw;
-    if (hit !== undefined || raw === undefined) return hit;
-    const v = raw[path];
-    // JSON.parse gives every key as an own property; a miss can still find Object.prototype's members.
-    if (v === undefined || (!Array.isArray(v) && !Object.hasOwn(raw, path))) return undefined;
-    const c = this.checker!;
-    if (!checkPath(path)) c.fail(`paths.${path}`, 'is not a clean relative path');
-    if (!Array.isArray(v) || v.length < 2 || v.length > 3) return c.fail(`paths.${path}`, 'must be [perm, mtime] or [perm, mtime, nsec]');
-    const [perm, sec, nsec = 0] = v as unknown[];
-    if (typeof perm !== 'number' || !Number.isInteger(perm) || perm < 0 || perm > 0o7777) c.fail(`paths.${path}`, 'has a bad permission');
-    if (typeof sec !== 'number' || !Number.isSafeInteger(sec)) c.fail(`paths.${path}`, 'has a bad mtime');
-    if (typeof nsec !== 'number' || !Number.isInteger(nsec) || nsec < 0 || nsec > 999_999_999) c.fail(`paths.${path}`, 'has bad nanoseconds');
-    return { perm: perm as number, mtimeSec: sec as number, mtimeNsec: nsec as number };
+    const index = this.index;
+    if (hit !== undefined || index === undefined) return hit;
+    const i = index.find(path);
+    return i < 0 ? undefined : index.entry(i);
   }
 
   set(path: string, perm: number, mtimeSec: number, mtimeNsec = 0): void {
@@ -80,22 +71,26 @@ export class TreeMeta {
   }
 
   serialize(): string {
-    const paths: Record<string, number[]> = {};
+    // No prototype: a file named "__proto__" is a key like any other, not the object's prototype.
+    const paths: Record<string, number[]> = Object.create(null) as Record<string, number[]>;
     for (const [p, e] of this.paths) paths[p] = e.mtimeNsec === 0 ? [e.perm, e.mtimeSec] : [e.perm, e.mtimeSec, e.mtimeNsec];
     return canonicalJson({ format: META_FORMAT, version: META_VERSION, paths, empty_dirs: [...this.emptyDirs].sort() },
       ['format', 'version', 'paths', 'empty_dirs']);
   }
 
-  static parse(text: string, where: string): TreeMeta {
+  /**
+   * A sidecar from its text or bytes (UTF-8). Read straight into a PathIndex when it has the shape medo
+   * writes, through JSON.parse otherwise (which then names what is wrong with it). A bad entry fails the
+   * lookup that needs it (get), not the parse.
+   */
+  static parse(text: string | Uint8Array, where: string): TreeMeta {
     const c = new JsonChecker(where, 'ERR_OBJECT_CORRUPT');
-    const j = c.parse(text);
+    const scanned = PathIndex.scan(typeof text === 'string' ? Buffer.from(text, 'utf8') : text, c, checkPath);
+    const j = scanned?.members ?? c.parse(typeof text === 'string' ? text : Buffer.from(text.buffer, text.byteOffset, text.length).toString('utf8'));
     if (j.format !== META_FORMAT) c.fail('format', `must be "${META_FORMAT}"`);
     if (j.version !== META_VERSION) c.fail('version', `must be ${META_VERSION}`);
     const meta = new TreeMeta();
-    // Entries are checked when asked for (get), so a bad one fails the lookup that needs it.
-    // JSON.parse makes every key an own property ("__proto__" too); get() reads only own ones.
-    meta.raw = c.object('paths', j.paths);
-    meta.checker = c;
+    meta.index = scanned?.index ?? PathIndex.fromObject(c.object('paths', j.paths), c, checkPath);
     const empty = j.empty_dirs ?? [];
     if (!Array.isArray(empty)) c.fail('empty_dirs', 'must be an array');
     for (const [i, p] of (empty as unknown[]).entries()) {

@@ -76,7 +76,7 @@ export function readMeta(store: ObjectStore, oid: string | undefined): TreeMeta 
   const o = store.read(oid);
   if (o === undefined) throw new MedoError('ERR_OBJECT_MISSING', `metadata sidecar ${oid} is not in ${store.path}`, { oid });
   if (o.type !== 'blob') throw new MedoError('ERR_OBJECT_CORRUPT', `metadata sidecar ${oid} is a ${o.type}, expected a blob`, { oid });
-  return TreeMeta.parse(o.content.toString('utf8'), `metadata sidecar ${oid}`);
+  return TreeMeta.parse(o.content, `metadata sidecar ${oid}`);
 }
 
 interface TreeContext {
