@@ -71,8 +71,11 @@ const direntSize = (nameBytes: number): number => (24 + nameBytes + 7) & ~7;
 const DIRENTPLUS_EXTRA = 128;
 
 export class LowLevelOps {
-  /** Inode number -> path relative to the root, for every number the kernel has been given. */
-  private readonly paths = new Map<number, string>([[1, '']]);
+  /**
+   * Inode number -> path relative to the root, for every number the kernel has been given. Numbers are
+   * handed out one after another (inode-table.ts), so a dense array (8 bytes a number) does for a map.
+   */
+  private readonly paths: (string | undefined)[] = [undefined, ''];
   private readonly listings = new Map<number, Listing>();
   private readonly tracing: boolean;
   /** Set once the mount is gone: every request still arriving (a lazily detached mount) gets EIO. */
@@ -102,7 +105,9 @@ export class LowLevelOps {
    */
   invalidate(paths: readonly string[], invalEntry: (parent: number, name: string) => void, invalInode: (ino: number) => void): void {
     const inoOf = new Map<string, number>();
-    for (const [ino, path] of this.paths) inoOf.set(path, ino);
+    this.paths.forEach((path, ino) => {
+      if (path !== undefined) inoOf.set(path, ino);
+    });
     const folders = new Set<string>();
     for (const path of paths) {
       for (let p = path; p !== ''; ) {
@@ -156,7 +161,7 @@ export class LowLevelOps {
     if (!expected && !this.released) {
       if (this.counters !== undefined) this.counters.errors++;
       const data = isMedoError(e) ? e.data : {};
-      const path = this.paths.get(ino);
+      const path = this.paths[ino];
       this.log.error({ op, path, ino, errno, code: (e as { code?: unknown }).code, oid: data.oid, silo: data.store, file: data.path, offset: data.offset, url: data.url,
         err: isMedoError(e) ? e.message : e instanceof Error ? e.stack : String(e) }, `${op} ${path ?? `inode ${ino}`} failed`);
     } else if (this.tracing) {
@@ -183,7 +188,7 @@ export class LowLevelOps {
   }
 
   private pathOf(ino: number): string {
-    const path = this.paths.get(ino);
+    const path = this.paths[ino];
     // Only after a medo directory was re-read without the name: the kernel's number is stale.
     if (path === undefined) throw new FsError('ENOENT');
     return path;
@@ -204,9 +209,15 @@ export class LowLevelOps {
     this.answer(id, 'lookup', parent, () => {
       const n = this.source.lookup(path);
       if (n === undefined) return this.native.replyEntry(this.handle, id, 0, 0, 0, 0, 0, 0);
-      this.paths.set(n.ino, path);
+      if (this.paths[n.ino] === undefined) this.setPath(n.ino, path);
       this.native.replyEntry(this.handle, id, n.ino, modeOf(n), n.nlink, n.size, n.mtimeSec, n.mtimeNsec);
     });
+  }
+
+  private setPath(ino: number, path: string): void {
+    // Filled up to the number first: an index far past the end would turn the array into a dictionary.
+    while (this.paths.length < ino) this.paths.push(undefined);
+    this.paths[ino] = path;
   }
 
   private readlink(ino: number): string {
@@ -258,7 +269,7 @@ export class LowLevelOps {
   }
 
   private prefetchSiblings(ino: number): void {
-    const path = this.paths.get(ino);
+    const path = this.paths[ino];
     if (path === undefined) return;
     const cut = path.lastIndexOf('/');
     const dir = cut < 0 ? '' : path.slice(0, cut);
@@ -271,7 +282,7 @@ export class LowLevelOps {
     } catch {
       return;
     }
-    const known = (entries ?? []).filter((e) => e.kind === 'file' && e.ino !== ino && this.paths.has(e.ino));
+    const known = (entries ?? []).filter((e) => e.kind === 'file' && e.ino !== ino && this.paths[e.ino] !== undefined);
     if (known.length > 0) void this.pushFiles(known);
   }
 
@@ -325,7 +336,7 @@ export class LowLevelOps {
         names.push(bytes);
       }
       const header = this.native.DIRENT_HEADER;
-      const dirPath = this.paths.get(ino)!;
+      const dirPath = this.paths[ino]!;
       const out = Buffer.allocUnsafe(names.reduce((s, b) => s + header + b.length, 0));
       let pos = 0;
       names.forEach((bytes, k) => {
@@ -340,7 +351,7 @@ export class LowLevelOps {
             const n = dots ?? e!.node();
             [entryIno, mode, nlink, fileSize, mtimeSec, mtimeNsec] = [n.ino, modeOf(n), n.nlink, n.size, n.mtimeSec, n.mtimeNsec];
             // Numbers are per path and never change: a name listed before needs no new path string.
-            if (e !== undefined && !this.paths.has(e.ino)) this.paths.set(e.ino, joinPath(dirPath, e.name));
+            if (e !== undefined && this.paths[e.ino] === undefined) this.setPath(e.ino, e.path ?? joinPath(dirPath, e.name));
           } catch {
             // An object that is damaged, or that the host cache of remote silos lacks: the name goes out
             // without attributes (nlink 0) and its own lookup answers for it, fetching what it needs then.

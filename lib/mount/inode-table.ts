@@ -8,16 +8,23 @@
 
 export class InodeTable {
   private readonly byPath = new Map<string, number>([['', 1]]);
-  private next = 2;
+  /** Number -> path: the same strings as byPath's keys (8 bytes a number), index 0 unused. */
+  private readonly paths: string[] = ['', ''];
 
   /** The inode of `path` (relative to the mount's root), assigning the next free number on first use. */
   of(path: string): number {
     let ino = this.byPath.get(path);
     if (ino === undefined) {
-      ino = this.next++;
+      ino = this.paths.length;
+      this.paths.push(path);
       this.byPath.set(path, ino);
     }
     return ino;
+  }
+
+  /** The path numbered `ino` (the string the table keeps), or undefined for a number not given out. */
+  pathOf(ino: number): string | undefined {
+    return ino >= 1 ? this.paths[ino] : undefined;
   }
 
   get size(): number {

@@ -51,6 +51,11 @@ export interface DirEntry {
   ino: number;
   kind: NodeKind;
   node(): MountNode;
+  /**
+   * The entry's path from the mount's root, when the source has that string at hand (a tree mounted at
+   * the root): a caller that keeps paths can share it rather than build its own copy.
+   */
+  path?: string;
 }
 
 export interface SourceStats {
@@ -97,5 +102,7 @@ export function splitPath(path: string): { parent: string; name: string } {
 }
 
 export function joinPath(dir: string, name: string): string {
-  return dir === '' ? name : `${dir}/${name}`;
+  // join() makes one flat string; `${dir}/${name}` makes a rope of two parts, which a Map key keeps alive
+  // next to its flattened copy (32 bytes more for each of the ~10^5 paths a mount holds).
+  return dir === '' ? name : [dir, name].join('/');
 }

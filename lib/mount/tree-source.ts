@@ -22,7 +22,7 @@ export interface TreeSourceOptions {
   meta?: string;
   /** Declared totals (a .treeptr's size and files), so statfs need not walk the tree. */
   stats?: SourceStats;
-  /** Nodes kept by path (default 100 000). */
+  /** Nodes kept by path (default 20 000). */
   nodeCacheEntries?: number;
   /** MountSource.fetch, for a tree whose objects may come from remote silos. */
   fetch?: (oid: string) => Promise<void>;
@@ -53,6 +53,8 @@ class TreeNode implements MountNode {
   private attrs: MetaEntry | undefined;
   private sizeValue = -1;
   private nlinkValue = -1;
+  /** Asked for since the node cache's eviction last passed it (TreeSource.lookup). */
+  used = false;
 
   constructor(readonly owner: TreeSource, readonly path: string, readonly ino: number, readonly mode: number, readonly oid: string,
     /** Set for directories made from a sidecar's empty_dirs: they have no tree of their own. */
@@ -83,7 +85,7 @@ class TreeNode implements MountNode {
   }
 
   get size(): number {
-    if (this.sizeValue < 0) this.sizeValue = this.kind === 'dir' ? DIR_SIZE : this.owner.reader.size(this.oid);
+    if (this.sizeValue < 0) this.sizeValue = this.kind === 'dir' ? DIR_SIZE : this.owner.sizeOf(this.ino, this.oid);
     return this.sizeValue;
   }
 
@@ -94,10 +96,21 @@ class TreeNode implements MountNode {
 }
 
 export class TreeSource implements MountSource {
-  // First in, first out rather than least recently used: a hit is then one Map lookup, where an LRU moves
-  // the entry (a delete and an insert in a map of 10^5 strings: measurably slower on every lookup). A node
-  // is cheap to make again, and its inode number lives in the InodeTable, not here.
+  // Recency the CLOCK way: a hit only marks its node (one Map lookup); the nodes also sit in a ring, and a
+  // new node takes the slot of the first unmarked one after the hand, unmarking those it passes. So
+  // directories, asked for on every lookup below them, stay. (Evicting in the Map's own order instead
+  // walks over the slots of deleted keys at its front, which V8 compacts only now and then: with 20,000
+  // nodes that walk cost more than making the nodes.) A node dropped is made again from its parent's
+  // tree, its size from the object's header; its inode number lives in the InodeTable, not here.
   private readonly nodes = new Map<string, TreeNode>();
+  private readonly ring: TreeNode[] = [];
+  private hand = 0;
+  /**
+   * File sizes by inode number, kept when their node is not: reading a size means an index search and a
+   * read of the object's header in its pack, and a node made again (a file read long after its directory
+   * was listed) would pay that twice.
+   */
+  private readonly sizes = new Map<number, number>();
   private readonly maxNodes: number;
   private loaded: LoadedMeta | undefined;
   private walked: SourceStats | undefined;
@@ -106,7 +119,7 @@ export class TreeSource implements MountSource {
 
   constructor(readonly reader: ObjectReader, readonly root: RootObject, private readonly options: TreeSourceOptions) {
     this.inodes = options.inodes;
-    this.maxNodes = options.nodeCacheEntries ?? 100_000;
+    this.maxNodes = options.nodeCacheEntries ?? 20_000;
     if (options.fetch !== undefined) this.fetch = options.fetch;
   }
 
@@ -114,8 +127,7 @@ export class TreeSource implements MountSource {
   private sidecar(): LoadedMeta | undefined {
     if (this.options.meta === undefined) return undefined;
     if (this.loaded === undefined) {
-      const text = this.reader.readWhole(this.options.meta, false).toString('utf8');
-      const meta = TreeMeta.parse(text, `metadata sidecar ${this.options.meta}`);
+      const meta = TreeMeta.parse(this.reader.readWhole(this.options.meta, false), `metadata sidecar ${this.options.meta}`);
       const emptyByParent = new Map<string, string[]>();
       for (const p of meta.emptyDirs) {
         const { parent, name } = splitPath(p);
@@ -155,7 +167,10 @@ export class TreeSource implements MountSource {
 
   lookup(path: string): TreeNode | undefined {
     const hit = this.nodes.get(path);
-    if (hit !== undefined) return hit;
+    if (hit !== undefined) {
+      hit.used = true;
+      return hit;
+    }
     let node: TreeNode;
     if (path === '') {
       node = new TreeNode(this, '', this.inodes.of(''), this.root.mode, this.root.oid);
@@ -168,9 +183,38 @@ export class TreeSource implements MountSource {
       else if (this.sidecar()?.meta.emptyDirs.has(path)) node = new TreeNode(this, path, this.inodes.of(path), MODE_TREE, EMPTY_TREE_OID, true);
       else return undefined;
     }
-    if (this.nodes.size >= this.maxNodes) this.nodes.delete(this.nodes.keys().next().value!);
-    this.nodes.set(path, node);
+    this.keep(node);
     return node;
+  }
+
+  sizeOf(ino: number, oid: string): number {
+    let size = this.sizes.get(ino);
+    if (size === undefined) {
+      size = this.reader.size(oid);
+      this.sizes.set(ino, size);
+    }
+    return size;
+  }
+
+  private keep(node: TreeNode): void {
+    if (this.maxNodes <= 0) return;
+    this.nodes.set(node.path, node);
+    if (this.ring.length < this.maxNodes) {
+      this.ring.push(node);
+      return;
+    }
+    for (;;) {
+      const old = this.ring[this.hand]!;
+      if (old.used) {
+        old.used = false;
+        this.hand = (this.hand + 1) % this.ring.length;
+        continue;
+      }
+      this.nodes.delete(old.path);
+      this.ring[this.hand] = node;
+      this.hand = (this.hand + 1) % this.ring.length;
+      return;
+    }
   }
 
   list(path: string): DirEntry[] | undefined {
@@ -178,9 +222,13 @@ export class TreeSource implements MountSource {
     if (dir === undefined || dir.kind !== 'dir') return undefined;
     const index = this.dirIndex(dir);
     if (this.options.onList !== undefined && dir.tree !== undefined) this.options.onList(dir.tree, index.entries);
+    const atRoot = this.inodes.prefix === '';
     const entry = (name: string, kind: NodeKind): DirEntry => {
       const child = joinPath(path, name);
-      return { name, kind, ino: this.inodes.of(child), node: () => this.lookup(child)! };
+      const d: DirEntry = { name, kind, ino: this.inodes.of(child), node: () => this.lookup(child)! };
+      // The inode table keeps the first string it was given for a path: hand that one on.
+      if (atRoot) d.path = this.inodes.table.pathOf(d.ino);
+      return d;
     };
     const out = index.entries.map((e) => entry(e.name, kindOfMode(e.mode)));
     for (const name of this.emptyDirsIn(path)) if (!index.byName.has(name)) out.push(entry(name, 'dir'));

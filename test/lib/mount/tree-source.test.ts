@@ -269,6 +269,42 @@ test('the sidecar gives modes, mtimes and empty directories; a bad sidecar fails
   }
 });
 
+test('a node cache of 3: nodes dropped and made again keep their inode, kind, size and attributes, in any order', (t) => {
+  const silo = Silo.open(fx.siloDir);
+  const reader = new ObjectReader(silo);
+  try {
+    const root = { oid: fx.tree, mode: MODE_TREE };
+    const full = new TreeSource(reader, root, { inodes: scope(), meta: fx.meta });
+    const small = new TreeSource(reader, root, { inodes: scope(), meta: fx.meta, nodeCacheEntries: 3 });
+    const paths = listAll(src);
+    t.true(paths.length > 20, 'more paths than the cache holds');
+    const seen = (s: TreeSource, p: string): string => {
+      const n = s.lookup(p)!;
+      return JSON.stringify([n.ino, n.kind, n.oid, n.perm, n.mtimeSec, n.mtimeNsec, n.nlink, n.kind === 'dir' ? 0 : n.size]);
+    };
+    // The same order first, so both number the paths alike; then reversed, shuffled, and with the root's
+    // directories asked for between (they are marked, so they stay while files come and go).
+    const want = new Map(paths.map((p) => [p, seen(full, p)]));
+    const gitSizes = new Map(expectedTree(fx.repo, fx.tree).map((e) => [e.path, e.type === 'dir' ? 0 : e.size]));
+    for (const p of paths) {
+      t.is(seen(small, p), want.get(p), p);
+      if (gitSizes.has(p)) t.is(JSON.parse(want.get(p)!)[7], gitSizes.get(p), `${p}: git's size`);
+    }
+    let a = 7;
+    const shuffled = [...paths].sort(() => ((a = (a * 1103515245 + 12345) & 0x7fffffff) % 3) - 1);
+    for (const order of [[...paths].reverse(), shuffled]) {
+      for (const p of order) {
+        t.is(seen(small, p), want.get(p), p);
+        t.is(small.lookup('')!.ino, 1);
+      }
+    }
+    t.is(small.lookup('no/such'), undefined);
+  } finally {
+    reader.close();
+    silo.close();
+  }
+});
+
 test('subvolumes: folders made up between them, inodes unique across them, the shallower wins', (t) => {
   const silo = Silo.open(fx.siloDir);
   const reader = new ObjectReader(silo);
