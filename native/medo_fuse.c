@@ -64,6 +64,8 @@ typedef struct {
   pthread_mutex_t lock;
   fuse_req_t* slots;
   uint32_t* gens;
+  /* for a pending read, what it asks for (ino 0 otherwise): a push skips those pages (see store_main) */
+  struct read_span* spans;
   uint32_t* free_list;
   uint32_t nslots, nfree;
   int destroyed;
@@ -79,6 +81,11 @@ typedef struct {
   double stores_done; /* pushes the kernel took, under `lock` */
 } mount_t;
 
+typedef struct read_span {
+  uint64_t ino;
+  int64_t off, end;
+} read_span_t;
+
 typedef struct store_item {
   struct store_item* next;
   fuse_ino_t ino;
@@ -93,6 +100,7 @@ typedef struct store_item {
 static void free_mount(mount_t* m) {
   free(m->slots);
   free(m->gens);
+  free(m->spans);
   free(m->free_list);
   pthread_mutex_destroy(&m->lock);
   pthread_cond_destroy(&m->store_cond);
@@ -101,15 +109,17 @@ static void free_mount(mount_t* m) {
 
 /* ---- the table of pending requests ---- */
 
-static double slot_put(mount_t* m, fuse_req_t req) {
+static double slot_put(mount_t* m, fuse_req_t req, const read_span_t* span) {
   pthread_mutex_lock(&m->lock);
   if (m->nfree == 0) {
     uint32_t n = m->nslots == 0 ? 64 : m->nslots * 2;
     fuse_req_t* slots = n <= INDEX_SPAN ? realloc(m->slots, n * sizeof *slots) : NULL;
     uint32_t* gens = slots ? realloc(m->gens, n * sizeof *gens) : NULL;
-    uint32_t* free_list = gens ? realloc(m->free_list, n * sizeof *free_list) : NULL;
+    read_span_t* spans = gens ? realloc(m->spans, n * sizeof *spans) : NULL;
+    uint32_t* free_list = spans ? realloc(m->free_list, n * sizeof *free_list) : NULL;
     if (slots) m->slots = slots;
     if (gens) m->gens = gens;
+    if (spans) m->spans = spans;
     if (free_list == NULL) {
       pthread_mutex_unlock(&m->lock);
       return -1;
@@ -118,6 +128,7 @@ static double slot_put(mount_t* m, fuse_req_t req) {
     for (uint32_t i = m->nslots; i < n; i++) {
       m->slots[i] = NULL;
       m->gens[i] = 0;
+      m->spans[i].ino = 0;
       m->free_list[m->nfree++] = n - 1 - (i - m->nslots);
     }
     m->nslots = n;
@@ -125,6 +136,8 @@ static double slot_put(mount_t* m, fuse_req_t req) {
   uint32_t index = m->free_list[--m->nfree];
   m->slots[index] = req;
   m->gens[index] = (m->gens[index] + 1) & GEN_MASK;
+  if (span) m->spans[index] = *span;
+  else m->spans[index].ino = 0;
   double id = (double)m->gens[index] * INDEX_SPAN + index;
   pthread_mutex_unlock(&m->lock);
   return id;
@@ -140,6 +153,7 @@ static fuse_req_t slot_take(mount_t* m, double id) {
   if (index < m->nslots && m->slots[index] != NULL && m->gens[index] == gen) {
     req = m->slots[index];
     m->slots[index] = NULL;
+    m->spans[index].ino = 0;
     m->free_list[m->nfree++] = index;
   }
   pthread_mutex_unlock(&m->lock);
@@ -151,7 +165,8 @@ static fuse_req_t slot_take(mount_t* m, double id) {
 static void post(mount_t* m, int op, fuse_req_t req, uint64_t ino, uint64_t size, int64_t off, const char* name) {
   size_t name_len = name ? strlen(name) : 0;
   message_t* msg = malloc(sizeof *msg + name_len + 1);
-  double id = msg && req ? slot_put(m, req) : 0;
+  read_span_t span = {ino, off, off + (int64_t)size};
+  double id = msg && req ? slot_put(m, req, op == OP_READ ? &span : NULL) : 0;
   if (msg == NULL || id < 0) {
     free(msg);
     if (req) fuse_reply_err(req, ENOMEM);
@@ -596,6 +611,35 @@ static napi_value js_inval_inode(napi_env env, napi_callback_info info) {
 // (fuse_lowlevel_notify_store), so the reads that follow never leave the kernel. Returns at once: the copy
 // is pushed by a thread of its own, because the kernel waits for any page of it that a read has locked,
 // and that read is answered on the JavaScript thread (pushing from there deadlocks). false when dropped.
+//
+// The pages of a read still pending are skipped: its answer fills them, and a push would wait for that
+// answer, which may itself wait for the pushes to be taken (lowlevel-ops.ts answers a read that pushed
+// once they are). A read the kernel has sent and this side has not yet seen can still hold up a push
+// for a moment: until its answer.
+
+#define PAGE_BYTES 4096
+
+/* Under `lock`: where in [pos, end) of `ino` the first pending read starts (end if none), and where the
+   pending reads that start there end (page-aligned). */
+static int64_t first_pending(mount_t* m, uint64_t ino, int64_t pos, int64_t end, int64_t* resume) {
+  int64_t cut = end;
+  *resume = end;
+  for (uint32_t i = 0; i < m->nslots; i++) {
+    const read_span_t* r = &m->spans[i];
+    if (m->slots[i] == NULL || r->ino != ino || r->off >= end || r->end <= pos) continue;
+    int64_t s = r->off - r->off % PAGE_BYTES;
+    int64_t e = (r->end + PAGE_BYTES - 1) / PAGE_BYTES * PAGE_BYTES;
+    if (s < pos) s = pos;
+    if (s < cut) {
+      cut = s;
+      *resume = e;
+    } else if (s == cut && e > *resume) {
+      *resume = e;
+    }
+  }
+  return cut;
+}
+
 static void* store_main(void* arg) {
   mount_t* m = arg;
   sigset_t all;
@@ -608,12 +652,21 @@ static void* store_main(void* arg) {
     store_item_t* it = m->store_head;
     m->store_head = it->next;
     if (m->store_head == NULL) m->store_tail = NULL;
-    pthread_mutex_unlock(&m->lock);
-    struct fuse_bufvec bv = FUSE_BUFVEC_INIT(it->len);
-    bv.buf[0].mem = it->data;
-    int res = fuse_lowlevel_notify_store(m->se, it->ino, it->off, &bv, 0);
-    pthread_mutex_lock(&m->lock);
-    if (res == 0) m->stores_done++;
+    int pushed = 0;
+    int64_t end = (int64_t)it->off + (int64_t)it->len;
+    for (int64_t pos = it->off; pos < end;) {
+      int64_t resume;
+      int64_t cut = first_pending(m, it->ino, pos, end, &resume);
+      if (cut > pos) {
+        pthread_mutex_unlock(&m->lock);
+        struct fuse_bufvec bv = FUSE_BUFVEC_INIT((size_t)(cut - pos));
+        bv.buf[0].mem = it->data + (pos - it->off);
+        if (fuse_lowlevel_notify_store(m->se, it->ino, pos, &bv, 0) == 0) pushed = 1;
+        pthread_mutex_lock(&m->lock);
+      }
+      pos = resume;
+    }
+    if (pushed) m->stores_done++;
     m->store_bytes -= it->len;
     free(it);
   }
