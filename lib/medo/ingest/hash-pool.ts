@@ -4,8 +4,8 @@
 // file; tasks in flight are bounded in number and bytes, so memory stays bounded however large the input.
 //
 // The worker file: piscina needs compiled JavaScript, and this module runs either compiled (from dist/,
-// where hash-worker.js sits next to it) or from TypeScript under tsx (tests, `node --import tsx`), where
-// lib/medo/ingest/hash-worker.js does not exist. So the pool looks for the worker next to this module
+// where the worker's entry hash-worker-entry.cjs sits next to it) or from TypeScript under tsx (tests,
+// `node --import tsx`), where lib/medo/ingest/ holds no .cjs. So the pool looks for the entry next to this module
 // first, then at the same place under the repository's dist/ (what `npx tsc -p .` writes); if neither
 // exists it hashes on the calling thread (correct, only slower). A protocol number in every task catches
 // a dist/ build older than the source that calls it.
@@ -40,7 +40,7 @@ const MAX_INFLIGHT_BYTES = 256 << 20;
 
 /** The compiled worker, or undefined when there is none to run (see the header comment). */
 export function findWorkerFile(): string | undefined {
-  for (const rel of ['./hash-worker.js', '../../../dist/lib/medo/ingest/hash-worker.js']) {
+  for (const rel of ['./hash-worker-entry.cjs', '../../../dist/lib/medo/ingest/hash-worker-entry.cjs']) {
     const path = fileURLToPath(new URL(rel, import.meta.url));
     if (existsSync(path)) return path;
   }

@@ -15,7 +15,7 @@ import { FILE_PROTOCOL, runFileTask, type FileItem, type FileOutcome, type FileR
 const BATCH_ITEMS = 128;
 
 export function findFileWorker(): string | undefined {
-  for (const rel of ['./file-worker.js', '../../../dist/lib/medo/materialize/file-worker.js']) {
+  for (const rel of ['./file-worker-entry.cjs', '../../../dist/lib/medo/materialize/file-worker-entry.cjs']) {
     const path = fileURLToPath(new URL(rel, import.meta.url));
     if (existsSync(path)) return path;
   }

@@ -9,7 +9,7 @@ import { git, tempDir } from '../../../helpers/git-fixture.js';
 test('the compiled worker is found (from dist/ when running under tsx)', (t) => {
   const file = findWorkerFile();
   t.truthy(file, "no compiled hash worker: run 'npx tsc -p .'");
-  t.regex(file!, /dist\/lib\/medo\/ingest\/hash-worker\.js$/);
+  t.regex(file!, /dist\/lib\/medo\/ingest\/hash-worker-entry\.cjs$/);
 });
 
 for (const threads of [0, 2]) {
