@@ -35,6 +35,10 @@ export class InflateCursor {
   /** Output up to here was served or spilled (or nobody wanted it spilled). */
   private spilledTo = 0;
   lastUsed = 0;
+  /** performance.now() when last given a read. */
+  usedAt = 0;
+  /** Reads given to this cursor. */
+  reads = 0;
 
   constructor(private readonly entry: Deflated, private readonly oid: string) {
     this.srcPos = entry.dataStart;
@@ -72,6 +76,11 @@ export class InflateCursor {
   /** True once a read has been served the blob's last byte: its reader is done with the cursor. */
   get finished(): boolean {
     return this.spilledTo >= this.entry.size;
+  }
+
+  /** Bytes of output held: the window behind the furthest byte served, and what a step made beyond it. */
+  get heldBytes(): number {
+    return this.produced - this.chunksStart;
   }
 
   /** True while a read is queued or running: such a cursor must not be closed under it. */

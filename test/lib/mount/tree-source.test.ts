@@ -269,6 +269,43 @@ test('the sidecar gives modes, mtimes and empty directories; a bad sidecar fails
   }
 });
 
+test('idle inflate cursors beyond their bound are closed, but not those of sequential readers', async (t) => {
+  const silo = Silo.open(fx.siloDir);
+  const packed = git(fx.repo, ['cat-file', 'blob', fx.blob]);
+  const reversed = Buffer.from(packed).reverse();
+  const rotated = Buffer.concat([packed.subarray(777), packed.subarray(0, 777)]);
+  const other = silo.writeLoose('blob', reversed).oid;
+  const third = silo.writeLoose('blob', rotated).oid;
+  try {
+    // Each cursor below holds a bit over 2 MiB (the output up to the read, and its last step's overshoot).
+    const options = { inlineMaxBytes: 1 << 16, streamMinBytes: 1 << 17, idleCursorBytes: 4 << 20 };
+    const readers = {
+      free: new ObjectReader(silo, { ...options, idleCursorBytes: undefined }),
+      bounded: new ObjectReader(silo, { ...options, cursorInUseMs: 3_600_000 }),
+      boundedNow: new ObjectReader(silo, { ...options, cursorInUseMs: 0 }),
+    };
+    const at = 2 << 20; // far in, and not to the end (a cursor that served the last byte is closed anyway)
+    const read = async (r: ObjectReader, oid: string, content: Buffer, offset: number): Promise<void> => {
+      t.true((await r.read(oid, content.length, offset, 4096)).equals(content.subarray(offset, offset + 4096)), `${oid} at ${offset}`);
+    };
+    for (const r of Object.values(readers)) {
+      // A sequential reader of one file (two reads in a row), then one read far into each of two others.
+      await read(r, fx.blob, packed, at);
+      await read(r, fx.blob, packed, at + 4096);
+      await read(r, other, reversed, at);
+      await read(r, third, rotated, at);
+    }
+    t.is(readers.free.openCursors, 3, 'unbounded: a cursor per file');
+    t.is(readers.bounded.openCursors, 2, 'bounded: the older one-read cursor closed, the sequential one kept');
+    t.is(readers.boundedNow.openCursors, 1, 'and once the sequential reader has paused long enough, it goes too');
+    // A cursor closed is made again when needed, from byte 0.
+    await read(readers.boundedNow, fx.blob, packed, at + 8192);
+    for (const r of Object.values(readers)) r.close();
+  } finally {
+    silo.close();
+  }
+});
+
 test('a node cache of 3: nodes dropped and made again keep their inode, kind, size and attributes, in any order', (t) => {
   const silo = Silo.open(fx.siloDir);
   const reader = new ObjectReader(silo);
