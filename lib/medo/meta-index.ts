@@ -3,7 +3,7 @@
 // As JSON.parse gives them, the Linux tree's 83,731 entries are an object of that many keys with an array
 // of numbers each: ~16 MB of heap kept for the life of a mount, and ~27 MB more while parsing. A PathIndex
 // keeps all the paths in one string, the numbers in typed arrays and a hash table of entry numbers (~6 MB),
-// and scanSidecar fills it straight from the sidecar's bytes. It takes only the shape medo writes (any
+// and PathIndex.scan fills it straight from the sidecar's bytes. It takes only the shape medo writes (any
 // whitespace, member order and string escapes): anything else it leaves to JSON.parse.
 import type { JsonChecker } from './json-check.js';
 import type { MetaEntry } from './meta.js';
