@@ -120,7 +120,8 @@ export class PathIndex {
   }
 
   /**
-   * A sidecar read from its bytes: the "paths" index and the other top-level members parsed. Undefined
+   * A sidecar read from its bytes: the "paths" index (undefined when "paths" is missing or not an object)
+   * and the other top-level members parsed. Undefined
    * when the bytes are not of the shape medo writes (an object whose "paths" member is an object of arrays
    * of numbers) or not valid JSON: the caller then parses them with JSON.parse, which names what is wrong.
    */
@@ -137,7 +138,6 @@ export class PathIndex {
           s.expect(0x3a); // :
           if (name === 'paths' && s.peek() === 0x7b) {
             index = PathIndex.build(s.paths(), checker, checkPath);
-            members[name] = true;
           } else {
             // A member given twice: the later one counts, as with JSON.parse.
             if (name === 'paths') index = undefined;

@@ -34,8 +34,7 @@ export class InflateCursor {
   private pending = 0;
   /** Output up to here was served or spilled (or nobody wanted it spilled). */
   private spilledTo = 0;
-  lastUsed = 0;
-  /** performance.now() when last given a read. */
+  /** performance.now() when last given a read: which cursor was used least recently. */
   usedAt = 0;
   /** Reads given to this cursor. */
   reads = 0;

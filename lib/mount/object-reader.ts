@@ -75,7 +75,6 @@ export class ObjectReader {
   /** readNow's reused output buffer. */
   private scratch = Buffer.alloc(0);
   private cursorCount = 0;
-  private clock = 0;
   readonly inlineMaxBytes: number;
   readonly streamMinBytes: number;
   readonly cacheMinBytes: number;
@@ -263,7 +262,6 @@ export class ObjectReader {
       this.cursors.set(oid, list);
       this.cursorCount++;
     }
-    best.lastUsed = ++this.clock;
     best.usedAt = performance.now();
     best.reads++;
     return best;
@@ -285,7 +283,7 @@ export class ObjectReader {
       }
     }
     if (held <= this.idleCursorBytes) return;
-    idle.sort((a, b) => a.c.lastUsed - b.c.lastUsed);
+    idle.sort((a, b) => a.c.usedAt - b.c.usedAt);
     for (const { oid, list, c } of idle) {
       if (held <= this.idleCursorBytes) break;
       held -= c.heldBytes;
@@ -313,7 +311,7 @@ export class ObjectReader {
   private dropOldestCursor(): void {
     let oldest: { oid: string; list: InflateCursor[]; c: InflateCursor } | undefined;
     for (const [oid, list] of this.cursors) {
-      for (const c of list) if (!c.busy && (oldest === undefined || c.lastUsed < oldest.c.lastUsed)) oldest = { oid, list, c };
+      for (const c of list) if (!c.busy && (oldest === undefined || c.usedAt < oldest.c.usedAt)) oldest = { oid, list, c };
     }
     if (oldest !== undefined) this.dropCursor(oldest.oid, oldest.list, oldest.c);
   }
@@ -344,7 +342,7 @@ export class ObjectReader {
 }
 
 function lru(list: InflateCursor[]): InflateCursor {
-  return list.reduce((a, b) => (b.lastUsed < a.lastUsed ? b : a));
+  return list.reduce((a, b) => (b.usedAt < a.usedAt ? b : a));
 }
 
 /** Inflates deflated bytes (a whole pack entry, a loose file) on the libuv pool, with PackFile.inflate's checks. */

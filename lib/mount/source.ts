@@ -52,8 +52,8 @@ export interface DirEntry {
   kind: NodeKind;
   node(): MountNode;
   /**
-   * The entry's path from the mount's root, when the source has that string at hand (a tree mounted at
-   * the root): a caller that keeps paths can share it rather than build its own copy.
+   * The entry's path from the mount's root, when the source has that string at hand (a tree source: the
+   * one its inode table keeps): a caller that keeps paths can share it rather than build its own copy.
    */
   path?: string;
 }

@@ -4,6 +4,7 @@
 // FIXED_MTIME_SEC and git's modes (0644, 0755 for executables and directories, 0777 for symlinks).
 // The sidecar is read on first use, not at mount time, so mounting stays instant whatever its size.
 import { MODE_EXEC, MODE_GITLINK, MODE_SYMLINK, MODE_TREE, type TreeEntry } from '../git/tree.js';
+import { LruCache } from '../lru-cache.js';
 import { TreeMeta, type MetaEntry } from '../medo/meta.js';
 import type { InodeScope } from './inode-table.js';
 import type { Spill } from './inflate-cursor.js';
@@ -53,8 +54,6 @@ class TreeNode implements MountNode {
   private attrs: MetaEntry | undefined;
   private sizeValue = -1;
   private nlinkValue = -1;
-  /** Asked for since the node cache's eviction last passed it (TreeSource.lookup). */
-  used = false;
 
   constructor(readonly owner: TreeSource, readonly path: string, readonly ino: number, readonly mode: number, readonly oid: string,
     /** Set for directories made from a sidecar's empty_dirs: they have no tree of their own. */
@@ -96,22 +95,16 @@ class TreeNode implements MountNode {
 }
 
 export class TreeSource implements MountSource {
-  // Recency the CLOCK way: a hit only marks its node (one Map lookup); the nodes also sit in a ring, and a
-  // new node takes the slot of the first unmarked one after the hand, unmarking those it passes. So
-  // directories, asked for on every lookup below them, stay. (Evicting in the Map's own order instead
-  // walks over the slots of deleted keys at its front, which V8 compacts only now and then: with 20,000
-  // nodes that walk cost more than making the nodes.) A node dropped is made again from its parent's
-  // tree, its size from the object's header; its inode number lives in the InodeTable, not here.
-  private readonly nodes = new Map<string, TreeNode>();
-  private readonly ring: TreeNode[] = [];
-  private hand = 0;
+  // Nodes by path, recency kept the CLOCK way (lib/lru-cache.ts): a hit is one Map lookup, and directories,
+  // asked for on every lookup below them, stay. A node dropped is made again from its parent's tree (its
+  // size from `sizes`); its inode number lives in the InodeTable, not here.
+  private readonly nodes: LruCache<string, TreeNode>;
   /**
    * File sizes by inode number, kept when their node is not: reading a size means an index search and a
    * read of the object's header in its pack, and a node made again (a file read long after its directory
    * was listed) would pay that twice.
    */
   private readonly sizes = new Map<number, number>();
-  private readonly maxNodes: number;
   private loaded: LoadedMeta | undefined;
   private walked: SourceStats | undefined;
   readonly inodes: InodeScope;
@@ -119,7 +112,7 @@ export class TreeSource implements MountSource {
 
   constructor(readonly reader: ObjectReader, readonly root: RootObject, private readonly options: TreeSourceOptions) {
     this.inodes = options.inodes;
-    this.maxNodes = options.nodeCacheEntries ?? 20_000;
+    this.nodes = new LruCache(options.nodeCacheEntries ?? 20_000, () => 1);
     if (options.fetch !== undefined) this.fetch = options.fetch;
   }
 
@@ -167,10 +160,7 @@ export class TreeSource implements MountSource {
 
   lookup(path: string): TreeNode | undefined {
     const hit = this.nodes.get(path);
-    if (hit !== undefined) {
-      hit.used = true;
-      return hit;
-    }
+    if (hit !== undefined) return hit;
     let node: TreeNode;
     if (path === '') {
       node = new TreeNode(this, '', this.inodes.of(''), this.root.mode, this.root.oid);
@@ -183,7 +173,7 @@ export class TreeSource implements MountSource {
       else if (this.sidecar()?.meta.emptyDirs.has(path)) node = new TreeNode(this, path, this.inodes.of(path), MODE_TREE, EMPTY_TREE_OID, true);
       else return undefined;
     }
-    this.keep(node);
+    this.nodes.set(path, node);
     return node;
   }
 
@@ -196,39 +186,17 @@ export class TreeSource implements MountSource {
     return size;
   }
 
-  private keep(node: TreeNode): void {
-    if (this.maxNodes <= 0) return;
-    this.nodes.set(node.path, node);
-    if (this.ring.length < this.maxNodes) {
-      this.ring.push(node);
-      return;
-    }
-    for (;;) {
-      const old = this.ring[this.hand]!;
-      if (old.used) {
-        old.used = false;
-        this.hand = (this.hand + 1) % this.ring.length;
-        continue;
-      }
-      this.nodes.delete(old.path);
-      this.ring[this.hand] = node;
-      this.hand = (this.hand + 1) % this.ring.length;
-      return;
-    }
-  }
-
   list(path: string): DirEntry[] | undefined {
     const dir = this.lookup(path);
     if (dir === undefined || dir.kind !== 'dir') return undefined;
     const index = this.dirIndex(dir);
     if (this.options.onList !== undefined && dir.tree !== undefined) this.options.onList(dir.tree, index.entries);
-    const atRoot = this.inodes.prefix === '';
     const entry = (name: string, kind: NodeKind): DirEntry => {
       const child = joinPath(path, name);
-      const d: DirEntry = { name, kind, ino: this.inodes.of(child), node: () => this.lookup(child)! };
-      // The inode table keeps the first string it was given for a path: hand that one on.
-      if (atRoot) d.path = this.inodes.table.pathOf(d.ino);
-      return d;
+      const ino = this.inodes.of(child);
+      // The mount's inode table keys paths from the mount's root, whatever this tree's place in it: the
+      // string it keeps for this one is the one to hand on.
+      return { name, kind, ino, node: () => this.lookup(child)!, path: this.inodes.table.pathOf(ino) };
     };
     const out = index.entries.map((e) => entry(e.name, kindOfMode(e.mode)));
     for (const name of this.emptyDirsIn(path)) if (!index.byName.has(name)) out.push(entry(name, 'dir'));
