@@ -19,6 +19,10 @@ export interface NativeHelpers {
    * (lib/medo/materialize/fs-ops.ts). Absent from older builds.
    */
   createFile?(path: string, dir: string, data: Uint8Array, perm: number, chmod: boolean, sec: number, nsec: number): number;
+  /** Fills a delta index of `base` laid out as lib/git/delta-encode.ts says. Absent from older builds. */
+  deltaIndexInto?(base: Uint8Array, table: Int32Array): void;
+  /** The delta from the indexed base to `target` written into `dst`: its length, or -1 when it does not fit. */
+  createDeltaInto?(table: Int32Array, base: Uint8Array, target: Uint8Array, dst: Uint8Array): number;
 }
 
 /**

@@ -23,6 +23,13 @@
 // /proc/self/fd, which fails with EEXIST rather than replace anything); a crash leaves an orphan inode the
 // filesystem reclaims, never a stray temp file. One call instead of five or six from JavaScript.
 // Returns 0, or -(stage << 16 | errno) with stage 1 open, 2 write, 3 fchmod, 4 futimens, 5 linkat.
+//
+// deltaIndexInto(base, index) and createDeltaInto(index, base, target, dst): git's delta encoder, after the
+// approach of git's diff-delta.c (lib/git/delta-encode.ts has the JavaScript twin and the layout, and the
+// tests hold the two to identical bytes). The index hashes every 16-byte block of the base (a polynomial
+// hash that rolls); createDeltaInto slides the same hash over the target, extends each hit forward and
+// backward, and writes copy and insert instructions into dst. Returns the delta's length, or -1 when it
+// would not fit in dst (the caller's size limit: a delta no smaller than that is not worth keeping).
 #define _GNU_SOURCE
 #include <node_api.h>
 #include <errno.h>
@@ -262,6 +269,217 @@ static napi_value create_file_js(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// ---- delta encoder (layout and constants shared with lib/git/delta-encode.ts) ----
+#define DELTA_WINDOW 16
+#define DELTA_PRIME 0x01000193u
+#define DELTA_MIX 0x9E3779B1u
+#define DELTA_BUCKET_LIMIT 64
+#define DELTA_MIN_COPY 4
+#define DELTA_MAX_COPY 0x10000
+
+static uint32_t delta_prime_pow(void) {
+  uint32_t p = 1;
+  for (int k = 0; k < DELTA_WINDOW - 1; k++) p *= DELTA_PRIME;
+  return p;
+}
+
+static uint32_t window_hash(const unsigned char* p) {
+  uint32_t h = 0;
+  for (int k = 0; k < DELTA_WINDOW; k++) h = h * DELTA_PRIME + p[k];
+  return h;
+}
+
+static inline uint32_t bucket_of(uint32_t h, int32_t bits) {
+  return (h * DELTA_MIX) >> (32 - bits);
+}
+
+// index: [bits, heads[1 << bits], next[blocks]], entries are block numbers, -1 ends a chain.
+static int delta_index(const unsigned char* base, size_t base_len, int32_t* index, size_t index_len) {
+  int32_t bits = index[0];
+  if (bits < 4 || bits > 24) return -1;
+  size_t heads = (size_t)1 << bits;
+  size_t blocks = base_len / DELTA_WINDOW;
+  if (index_len != 1 + heads + blocks) return -1;
+  int32_t* head = index + 1;
+  int32_t* next = head + heads;
+  for (size_t i = 0; i < heads; i++) head[i] = -1;
+  unsigned char* count = (unsigned char*)calloc(heads, 1);
+  if (count == NULL) return -2;
+  uint32_t prev = 0;
+  int have_prev = 0;
+  // From the last block to the first, each pushed at the head of its chain: chains run in ascending
+  // position. Of a run of identical blocks only the first (lowest) stays.
+  for (size_t b = blocks; b-- > 0;) {
+    uint32_t h = window_hash(base + b * DELTA_WINDOW);
+    uint32_t k = bucket_of(h, bits);
+    if (have_prev && h == prev && head[k] == (int32_t)(b + 1)) {
+      next[b] = next[b + 1];
+      head[k] = (int32_t)b;
+      continue;
+    }
+    prev = h;
+    have_prev = 1;
+    next[b] = -1;
+    if (count[k] >= DELTA_BUCKET_LIMIT) continue;
+    count[k]++;
+    next[b] = head[k];
+    head[k] = (int32_t)b;
+  }
+  free(count);
+  return 0;
+}
+
+typedef struct {
+  unsigned char* p;
+  unsigned char* end;
+} delta_out_t;
+
+static inline int put_byte(delta_out_t* o, unsigned char c) {
+  if (o->p >= o->end) return -1;
+  *o->p++ = c;
+  return 0;
+}
+
+static int put_varint(delta_out_t* o, uint64_t v) {
+  while (v >= 0x80) {
+    if (put_byte(o, (unsigned char)(v | 0x80))) return -1;
+    v >>= 7;
+  }
+  return put_byte(o, (unsigned char)v);
+}
+
+static int put_inserts(delta_out_t* o, const unsigned char* data, size_t len) {
+  while (len > 0) {
+    size_t n = len > 127 ? 127 : len;
+    if ((size_t)(o->end - o->p) < n + 1) return -1;
+    *o->p++ = (unsigned char)n;
+    memcpy(o->p, data, n);
+    o->p += n;
+    data += n;
+    len -= n;
+  }
+  return 0;
+}
+
+static int put_copies(delta_out_t* o, uint32_t off, size_t len) {
+  while (len > 0) {
+    uint32_t n = len > DELTA_MAX_COPY ? DELTA_MAX_COPY : (uint32_t)len;
+    unsigned char buf[8];
+    int k = 1;
+    unsigned char op = 0x80;
+    for (int i = 0; i < 4; i++) {
+      unsigned char c = (unsigned char)(off >> (8 * i));
+      if (c) { op |= (unsigned char)(1 << i); buf[k++] = c; }
+    }
+    if (n != DELTA_MAX_COPY) {
+      for (int i = 0; i < 3; i++) {
+        unsigned char c = (unsigned char)(n >> (8 * i));
+        if (c) { op |= (unsigned char)(0x10 << i); buf[k++] = c; }
+      }
+    }
+    buf[0] = op;
+    if ((size_t)(o->end - o->p) < (size_t)k) return -1;
+    memcpy(o->p, buf, (size_t)k);
+    o->p += k;
+    off += n;
+    len -= n;
+  }
+  return 0;
+}
+
+static int64_t create_delta(const int32_t* index, const unsigned char* base, size_t base_len, const unsigned char* t, size_t t_len,
+                            unsigned char* dst, size_t dst_len) {
+  delta_out_t o = {dst, dst + dst_len};
+  if (put_varint(&o, base_len) || put_varint(&o, t_len)) return -1;
+  int32_t bits = index[0];
+  const int32_t* head = index + 1;
+  const int32_t* next = head + ((size_t)1 << bits);
+  const uint32_t pow = delta_prime_pow();
+  size_t i = 0, ins = 0;
+  uint32_t h = t_len >= DELTA_WINDOW ? window_hash(t) : 0;
+  while (i + DELTA_WINDOW <= t_len) {
+    size_t best = 0, best_pos = 0;
+    for (int32_t e = head[bucket_of(h, bits)]; e >= 0; e = next[e]) {
+      size_t pos = (size_t)e * DELTA_WINDOW;
+      size_t max = base_len - pos < t_len - i ? base_len - pos : t_len - i;
+      size_t l = 0;
+      while (l < max && base[pos + l] == t[i + l]) l++;
+      if (l > best) {
+        best = l;
+        best_pos = pos;
+        if (l == t_len - i) break;
+      }
+    }
+    if (best >= DELTA_MIN_COPY) {
+      while (i > ins && best_pos > 0 && base[best_pos - 1] == t[i - 1]) i--, best_pos--, best++;
+      if (put_inserts(&o, t + ins, i - ins) || put_copies(&o, (uint32_t)best_pos, best)) return -1;
+      i += best;
+      ins = i;
+      if (i + DELTA_WINDOW <= t_len) h = window_hash(t + i);
+    } else {
+      // The pending literals would need at least this much room.
+      if (i + 1 - ins + (i + 1 - ins) / 127 + 1 > (size_t)(o.end - o.p)) return -1;
+      if (i + DELTA_WINDOW < t_len) h = (h - t[i] * pow) * DELTA_PRIME + t[i + DELTA_WINDOW];
+      i++;
+    }
+  }
+  if (put_inserts(&o, t + ins, t_len - ins)) return -1;
+  return o.p - dst;
+}
+
+static int get_int32s(napi_env env, napi_value v, int32_t** data, size_t* len) {
+  bool is_typed = false;
+  if (napi_is_typedarray(env, v, &is_typed) != napi_ok || !is_typed) return 0;
+  napi_typedarray_type type;
+  napi_value ab;
+  size_t offset;
+  void* base;
+  if (napi_get_typedarray_info(env, v, &type, len, &base, &ab, &offset) != napi_ok || type != napi_int32_array) return 0;
+  *data = (int32_t*)base;
+  return 1;
+}
+
+static napi_value delta_index_into(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  unsigned char* base;
+  size_t base_len, index_len;
+  int32_t* index;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 2 || !get_bytes(env, argv[0], &base, &base_len) ||
+      !get_int32s(env, argv[1], &index, &index_len) || index_len < 1) {
+    return throw_type_error(env, "deltaIndexInto(base, index) takes a Uint8Array and an Int32Array");
+  }
+  int rc = delta_index(base, base_len, index, index_len);
+  if (rc == -1) return throw_type_error(env, "deltaIndexInto: the index does not have the layout of this base");
+  if (rc == -2) {
+    napi_throw_error(env, NULL, "deltaIndexInto: out of memory");
+    return NULL;
+  }
+  return NULL;
+}
+
+static napi_value create_delta_into(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  unsigned char *base, *target, *dst;
+  size_t base_len, target_len, dst_len, index_len;
+  int32_t* index;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 4 || !get_int32s(env, argv[0], &index, &index_len) ||
+      !get_bytes(env, argv[1], &base, &base_len) || !get_bytes(env, argv[2], &target, &target_len) ||
+      !get_bytes(env, argv[3], &dst, &dst_len)) {
+    return throw_type_error(env, "createDeltaInto(index, base, target, dst) takes an Int32Array and three Uint8Arrays");
+  }
+  if (index_len < 1 || index[0] < 4 || index[0] > 24 || index_len != 1 + ((size_t)1 << index[0]) + base_len / DELTA_WINDOW ||
+      base_len > 0xffffffffu) {
+    return throw_type_error(env, "createDeltaInto: the index does not have the layout of this base");
+  }
+  static unsigned char empty;
+  if (target == NULL) target = &empty;
+  napi_value result;
+  napi_create_int64(env, create_delta(index, base, base_len, target, target_len, dst, dst_len), &result);
+  return result;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   instance_t* inst = (instance_t*)calloc(1, sizeof(instance_t));
   if (inst == NULL || napi_set_instance_data(env, inst, finalize_instance, NULL) != napi_ok) {
@@ -278,6 +496,10 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "unmount", fn);
   napi_create_function(env, "createFile", NAPI_AUTO_LENGTH, create_file_js, NULL, &fn);
   napi_set_named_property(env, exports, "createFile", fn);
+  napi_create_function(env, "deltaIndexInto", NAPI_AUTO_LENGTH, delta_index_into, NULL, &fn);
+  napi_set_named_property(env, exports, "deltaIndexInto", fn);
+  napi_create_function(env, "createDeltaInto", NAPI_AUTO_LENGTH, create_delta_into, NULL, &fn);
+  napi_set_named_property(env, exports, "createDeltaInto", fn);
   return exports;
 }
 

@@ -1,0 +1,203 @@
+// Git's delta encoder, after the approach of git's diff-delta.c: index the base by the hash of each
+// 16-byte block, slide the same (rolling) hash over the target, extend every hit forward and backward,
+// and write copy instructions for the matches and insert instructions for the rest (the format is in
+// delta.ts). The native helper (native/medo_native.c) does the work; this module holds the layout both
+// share and the JavaScript twin, which the tests hold to byte-identical output.
+//
+// Index layout, one Int32Array: [bits, heads[2^bits], next[blocks]]. Entries are block numbers (block b
+// starts at b * 16); a chain lists one bucket's blocks in ascending position and ends with -1. A bucket
+// keeps at most 64 blocks, and of a run of identical blocks only the first, so repetitive data (runs of
+// zeros) cannot make a lookup walk thousands of candidates.
+import { MedoError } from '../errors.js';
+import { native } from '../native.js';
+
+export const DELTA_WINDOW = 16;
+const PRIME = 0x01000193;
+const MIX = 0x9e3779b1 | 0;
+const BUCKET_LIMIT = 64;
+const MIN_COPY = 4;
+const MAX_COPY = 0x10000;
+const MAX_BITS = 22;
+/** Copy offsets are 32 bits: a larger base cannot be copied from. */
+export const MAX_DELTA_BASE = 0xffffffff;
+
+let POW = 1;
+for (let k = 0; k < DELTA_WINDOW - 1; k++) POW = Math.imul(POW, PRIME);
+
+function windowHash(p: Uint8Array, at: number): number {
+  let h = 0;
+  for (let k = 0; k < DELTA_WINDOW; k++) h = (Math.imul(h, PRIME) + p[at + k]!) | 0;
+  return h;
+}
+
+const bucketOf = (h: number, bits: number): number => Math.imul(h, MIX) >>> (32 - bits);
+
+/** An index of one base, made once and used for every target tried against it. */
+export class DeltaIndex {
+  readonly table: Int32Array;
+
+  constructor(readonly base: Uint8Array) {
+    if (base.length > MAX_DELTA_BASE) {
+      throw new MedoError('ERR_TOO_LARGE', `a delta base of ${base.length} bytes is over the format's 4 GiB copy range`);
+    }
+    const blocks = Math.floor(base.length / DELTA_WINDOW);
+    let bits = 4;
+    while (bits < MAX_BITS && 2 ** bits < blocks) bits++;
+    this.table = new Int32Array(1 + 2 ** bits + blocks);
+    this.table[0] = bits;
+    if (native?.deltaIndexInto !== undefined) native.deltaIndexInto(base, this.table);
+    else fillIndexJs(base, this.table);
+  }
+
+  /** Bytes it holds beyond the base (for memory budgets). */
+  get bytes(): number {
+    return this.table.byteLength;
+  }
+}
+
+/** The JavaScript twin of the native deltaIndexInto. */
+export function fillIndexJs(base: Uint8Array, table: Int32Array): void {
+  const bits = table[0]!;
+  const heads = 2 ** bits;
+  const blocks = Math.floor(base.length / DELTA_WINDOW);
+  table.fill(-1, 1, 1 + heads);
+  const count = new Uint8Array(heads);
+  const next = 1 + heads;
+  let prev = 0;
+  let havePrev = false;
+  for (let b = blocks - 1; b >= 0; b--) {
+    const h = windowHash(base, b * DELTA_WINDOW);
+    const k = bucketOf(h, bits);
+    if (havePrev && h === prev && table[1 + k] === b + 1) {
+      table[next + b] = table[next + b + 1]!;
+      table[1 + k] = b;
+      continue;
+    }
+    prev = h;
+    havePrev = true;
+    table[next + b] = -1;
+    if (count[k]! >= BUCKET_LIMIT) continue;
+    count[k]!++;
+    table[next + b] = table[1 + k]!;
+    table[1 + k] = b;
+  }
+}
+
+let scratch = Buffer.allocUnsafe(64 << 10);
+
+/**
+ * A delta that turns `index.base` into `target`, or undefined when it would take `maxSize` bytes or more
+ * (then storing the target whole, or against another base, is better).
+ */
+export function createDelta(index: DeltaIndex, target: Uint8Array, maxSize: number, useNative = true): Buffer | undefined {
+  if (maxSize <= 0) return undefined;
+  if (scratch.length < maxSize) scratch = Buffer.allocUnsafe(Math.max(maxSize, 2 * scratch.length));
+  const dst = scratch.subarray(0, maxSize - 1);
+  const n = useNative && native?.createDeltaInto !== undefined
+    ? native.createDeltaInto(index.table, index.base, target, dst)
+    : createDeltaJs(index.table, index.base, target, dst);
+  return n < 0 ? undefined : Buffer.from(dst.subarray(0, n));
+}
+
+class Out {
+  p = 0;
+  constructor(readonly buf: Uint8Array) {}
+  room(): number {
+    return this.buf.length - this.p;
+  }
+  varint(v: number): boolean {
+    while (v >= 0x80) {
+      if (this.p >= this.buf.length) return false;
+      this.buf[this.p++] = (v % 128) | 0x80;
+      v = Math.floor(v / 128);
+    }
+    if (this.p >= this.buf.length) return false;
+    this.buf[this.p++] = v;
+    return true;
+  }
+  inserts(data: Uint8Array, from: number, to: number): boolean {
+    while (from < to) {
+      const n = Math.min(127, to - from);
+      if (this.room() < n + 1) return false;
+      this.buf[this.p++] = n;
+      for (let k = 0; k < n; k++) this.buf[this.p + k] = data[from + k]!;
+      this.p += n;
+      from += n;
+    }
+    return true;
+  }
+  copies(off: number, len: number): boolean {
+    while (len > 0) {
+      const n = Math.min(MAX_COPY, len);
+      const bytes: number[] = [];
+      let op = 0x80;
+      for (let i = 0; i < 4; i++) {
+        const c = Math.floor(off / 2 ** (8 * i)) & 0xff;
+        if (c !== 0) {
+          op |= 1 << i;
+          bytes.push(c);
+        }
+      }
+      if (n !== MAX_COPY) {
+        for (let i = 0; i < 3; i++) {
+          const c = (n >>> (8 * i)) & 0xff;
+          if (c !== 0) {
+            op |= 0x10 << i;
+            bytes.push(c);
+          }
+        }
+      }
+      if (this.room() < bytes.length + 1) return false;
+      this.buf[this.p++] = op;
+      for (const c of bytes) this.buf[this.p++] = c;
+      off += n;
+      len -= n;
+    }
+    return true;
+  }
+}
+
+/** The JavaScript twin of the native createDeltaInto: the delta's length in `dst`, or -1 when it does not fit. */
+export function createDeltaJs(table: Int32Array, base: Uint8Array, t: Uint8Array, dst: Uint8Array): number {
+  const o = new Out(dst);
+  if (!o.varint(base.length) || !o.varint(t.length)) return -1;
+  const bits = table[0]!;
+  const next = 1 + 2 ** bits;
+  const tLen = t.length;
+  let i = 0;
+  let ins = 0;
+  let h = tLen >= DELTA_WINDOW ? windowHash(t, 0) : 0;
+  while (i + DELTA_WINDOW <= tLen) {
+    let best = 0;
+    let bestPos = 0;
+    for (let e = table[1 + bucketOf(h, bits)]!; e >= 0; e = table[next + e]!) {
+      const pos = e * DELTA_WINDOW;
+      const max = Math.min(base.length - pos, tLen - i);
+      let l = 0;
+      while (l < max && base[pos + l] === t[i + l]) l++;
+      if (l > best) {
+        best = l;
+        bestPos = pos;
+        if (l === tLen - i) break;
+      }
+    }
+    if (best >= MIN_COPY) {
+      while (i > ins && bestPos > 0 && base[bestPos - 1] === t[i - 1]) {
+        i--;
+        bestPos--;
+        best++;
+      }
+      if (!o.inserts(t, ins, i) || !o.copies(bestPos, best)) return -1;
+      i += best;
+      ins = i;
+      if (i + DELTA_WINDOW <= tLen) h = windowHash(t, i);
+    } else {
+      const pending = i + 1 - ins;
+      if (pending + Math.floor(pending / 127) + 1 > o.room()) return -1;
+      if (i + DELTA_WINDOW < tLen) h = (Math.imul((h - Math.imul(t[i]!, POW)) | 0, PRIME) + t[i + DELTA_WINDOW]!) | 0;
+      i++;
+    }
+  }
+  if (!o.inserts(t, ins, tLen)) return -1;
+  return o.p;
+}
