@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'ERR_OBJECT_CORRUPT' // content does not hash to its id, or cannot be decoded
   | 'ERR_PACK_CORRUPT' // a .pack or .idx file breaks its format
   | 'ERR_DELTA_CORRUPT' // a delta instruction stream is malformed
+  | 'ERR_INTERNAL' // medo broke its own invariant (a bug); what it was writing is not published
   | 'ERR_TREE_CORRUPT' // a tree object breaks git's tree format
   | 'ERR_TREE_NAME' // a tree entry name git rejects ('', '.', '..', '/' or NUL inside)
   | 'ERR_STORE_NOT_FOUND' // a path that is neither a silo nor a git repository

@@ -78,3 +78,16 @@ export function encodeEntryHeader(typeCode: number, size: number): Buffer {
   bytes.push(c);
   return Buffer.from(bytes);
 }
+
+/** An OBJ_OFS_DELTA's base distance (entry offset minus base offset), in git's encoding (pack-format.txt). */
+export function encodeOfsDistance(distance: number): Buffer {
+  if (!Number.isSafeInteger(distance) || distance <= 0) throw new RangeError(`delta base distance ${distance} must be a positive integer`);
+  const bytes = [distance % 128];
+  let rest = Math.floor(distance / 128);
+  while (rest > 0) {
+    rest -= 1;
+    bytes.unshift(0x80 | (rest % 128));
+    rest = Math.floor(rest / 128);
+  }
+  return Buffer.from(bytes);
+}

@@ -58,7 +58,7 @@ export interface PackFileOptions {
 export class PackFile {
   readonly objectCount: number;
   readonly version: number;
-  private readonly limits: ReadLimits;
+  readonly limits: ReadLimits;
   private readonly bases: LruCache<number, RawObject>;
   private readonly dataEnd: number;
   private readonly deltaScratch: Buffer[] = [];

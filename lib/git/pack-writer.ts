@@ -1,7 +1,9 @@
 // A streaming pack writer: objects are deflated and appended to a temp file as they come; finish()
 // writes the object count, the trailer and a v2 index, then renames both into place (pack first, so a
 // visible .idx always has its .pack). Output is what git writes: `git index-pack --verify` and
-// `git verify-pack` accept it. Objects are stored whole (no deltas).
+// `git verify-pack` accept it. Entries are whole objects or deltas: OFS_DELTA when the base is an earlier
+// entry of this pack, REF_DELTA (a "thin" pack, which git reads only with its bases at hand) otherwise.
+// Fragments written elsewhere (pack-fragment.ts, by delta-search threads) are spliced in whole.
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, openSync, readSync, renameSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +12,8 @@ import { MedoError } from '../errors.js';
 import { fsyncDir, tempPathFor, writeAll } from '../io/atomic-write.js';
 import { OID_BYTES, hashObject, oidToBytes, type ObjectType } from '../oid.js';
 import { IDX_MAGIC, IDX_VERSION } from './pack-idx.js';
-import { TYPE_CODES, encodeEntryHeader } from './pack-entry.js';
+import { OBJ_OFS_DELTA, OBJ_REF_DELTA, TYPE_CODES, encodeEntryHeader, encodeOfsDistance } from './pack-entry.js';
+import type { FragmentEntry } from './pack-fragment.js';
 
 export interface PackWriterOptions {
   /** zlib level; git's core.compression default is zlib's default (6). */
@@ -38,7 +41,8 @@ export class PackWriter {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private readonly entries: { oid: Buffer; offset: number; crc: number }[] = [];
-  private readonly added = new Set<string>();
+  /** Each entry's offset, by id: where an OFS_DELTA finds its base. */
+  private readonly added = new Map<string, number>();
   private closed = false;
 
   constructor(readonly dir: string, private readonly options: PackWriterOptions = {}) {
@@ -63,13 +67,58 @@ export class PackWriter {
 
   /** Adds an object already deflated by the caller (e.g. on a worker thread). */
   addCompressed(oid: string, type: ObjectType, size: number, compressed: Uint8Array): void {
+    this.addEntry(oid, encodeEntryHeader(TYPE_CODES[type], size), compressed);
+  }
+
+  /**
+   * Adds `oid` as a delta against `baseOid` (`compressed` is the deflated delta, `deltaSize` its inflated
+   * length): an OFS_DELTA when the base is in this pack, else a REF_DELTA the silo resolves.
+   */
+  addDeltaCompressed(oid: string, baseOid: string, deltaSize: number, compressed: Uint8Array): void {
+    const base = this.added.get(baseOid);
+    const header = base !== undefined
+      ? Buffer.concat([encodeEntryHeader(OBJ_OFS_DELTA, deltaSize), encodeOfsDistance(this.offset - base)])
+      : Buffer.concat([encodeEntryHeader(OBJ_REF_DELTA, deltaSize), oidToBytes(baseOid)]);
+    this.addEntry(oid, header, compressed);
+  }
+
+  private addEntry(oid: string, header: Buffer, compressed: Uint8Array): void {
     if (this.closed) throw new MedoError('ERR_USAGE', 'PackWriter used after finish() or abort()');
     if (this.added.has(oid)) return;
-    this.added.add(oid);
-    const header = encodeEntryHeader(TYPE_CODES[type], size);
+    this.added.set(oid, this.offset);
     this.entries.push({ oid: oidToBytes(oid), offset: this.offset, crc: crc32(compressed, crc32(header)) });
     this.push(header);
     this.push(compressed);
+  }
+
+  /**
+   * Splices in a fragment file of `length` bytes whose entries are `entries` (offsets from its start).
+   * Its OFS_DELTAs point within itself, so they stay valid; an id already in this pack is a caller error.
+   */
+  appendFragment(path: string, length: number, entries: readonly FragmentEntry[]): void {
+    if (this.closed) throw new MedoError('ERR_USAGE', 'PackWriter used after finish() or abort()');
+    for (const e of entries) {
+      if (this.added.has(e.oid)) throw new MedoError('ERR_USAGE', `pack fragment ${path} repeats ${e.oid}, already in this pack`);
+    }
+    this.flush();
+    const start = this.offset;
+    const fd = openSync(path, 'r');
+    try {
+      const buf = Buffer.allocUnsafe(FLUSH_BYTES);
+      for (let pos = 0; pos < length;) {
+        const n = readSync(fd, buf, 0, Math.min(buf.length, length - pos), pos);
+        if (n === 0) throw new MedoError('ERR_PACK_CORRUPT', `pack fragment ${path} is shorter than its ${length} bytes`, { path });
+        writeAll(this.fd, buf.subarray(0, n));
+        pos += n;
+      }
+    } finally {
+      closeSync(fd);
+    }
+    this.offset += length;
+    for (const e of entries) {
+      this.added.set(e.oid, start + e.offset);
+      this.entries.push({ oid: oidToBytes(e.oid), offset: start + e.offset, crc: e.crc });
+    }
   }
 
   has(oid: string): boolean {

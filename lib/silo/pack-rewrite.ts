@@ -10,7 +10,7 @@ import { PackFile } from '../git/pack-file.js';
 import { OBJ_OFS_DELTA, OBJ_REF_DELTA, TYPE_NAMES } from '../git/pack-entry.js';
 import { PackWriter, type WrittenPack } from '../git/pack-writer.js';
 import { fsyncDir } from '../io/atomic-write.js';
-import { hashObject, oidToBytes } from '../oid.js';
+import { hashObject, oidToBytes, type ObjectType } from '../oid.js';
 import type { PackEntryInfo } from './inventory.js';
 import type { Silo } from './silo.js';
 
@@ -22,13 +22,20 @@ function corrupt(oid: string, path: string, why: string, offset?: number): MedoE
     offset === undefined ? { oid, path } : { oid, path, offset });
 }
 
+/** An object read back from a pack entry, checked against its id; `zlib` when its data can be reused. */
+export interface LoadedEntry {
+  type: ObjectType;
+  content: Buffer;
+  /** The entry's zlib data, when the entry is whole and that data is exactly one stream of the content. */
+  zlib?: Buffer;
+}
+
 /**
- * Copies one pack entry into `writer`, re-hashed on the way. A whole (non-delta) entry keeps its zlib
- * data byte for byte when that data is exactly one zlib stream of the declared size; a delta is resolved
- * (through the silo, for bases held elsewhere) and stored whole.
+ * Reads one pack entry and checks it hashes to its id. A whole (non-delta) entry whose zlib data is
+ * exactly one stream of the declared size hands that data back for reuse byte for byte; a delta is
+ * resolved (through the silo, for bases held elsewhere).
  */
-export function copyPackEntry(writer: PackWriter, silo: Silo, pack: PackFile, e: PackEntryInfo): void {
-  if (writer.has(e.oid)) return;
+export function loadPackEntry(silo: Silo, pack: PackFile, e: PackEntryInfo): LoadedEntry {
   const h = pack.entryHeader(e.offset);
   if (h.typeCode !== OBJ_OFS_DELTA && h.typeCode !== OBJ_REF_DELTA && h.headerLength < e.length) {
     const type = TYPE_NAMES[h.typeCode]!;
@@ -44,14 +51,21 @@ export function copyPackEntry(writer: PackWriter, silo: Silo, pack: PackFile, e:
     }
     if (content !== undefined && used === data.length && content.length === h.size) {
       if (hashObject(type, content) !== e.oid) throw corrupt(e.oid, pack.path, `content hashes to ${hashObject(type, content)}`, e.offset);
-      writer.addCompressed(e.oid, type, content.length, data);
-      return;
+      return { type, content, zlib: data };
     }
   }
   const o = pack.readAt(e.offset, silo.external);
   const actual = hashObject(o.type, o.content);
   if (actual !== e.oid) throw corrupt(e.oid, pack.path, `content hashes to ${actual}`, e.offset);
-  writer.add(o.type, o.content, e.oid);
+  return { type: o.type, content: o.content };
+}
+
+/** Copies one pack entry into `writer` whole, re-hashed on the way (see loadPackEntry). */
+export function copyPackEntry(writer: PackWriter, silo: Silo, pack: PackFile, e: PackEntryInfo): void {
+  if (writer.has(e.oid)) return;
+  const o = loadPackEntry(silo, pack, e);
+  if (o.zlib !== undefined) writer.addCompressed(e.oid, o.type, o.content.length, o.zlib);
+  else writer.add(o.type, o.content, e.oid);
 }
 
 /** Copies a loose object into `writer`; reading it checks that it hashes to its name. */

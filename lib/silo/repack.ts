@@ -1,19 +1,33 @@
 // `silo repack`: fold every loose object and every pack smaller than a threshold into one new pack, then
 // delete what it replaced, in pack-rewrite.ts's crash-safe order. Packs at or over the threshold, and
 // packs with a `.keep` file, stay as they are. A silo that is already one pack (or one pack plus packs
-// too large to fold) and no loose objects is left alone, so running it twice changes nothing.
+// too large to fold) and no loose objects is left alone, so running it twice changes nothing; `force`
+// rewrites a lone pack all the same (to deltify a pack written whole).
 //
-// Objects are copied whole: zlib data of whole entries is reused byte for byte, deltas (only packs made
-// by git have them; ours have none) are resolved and stored whole.
+// The new pack holds deltas: delta-plan.ts orders the objects so the versions of each path are
+// neighbours, delta-search.ts (on both cores, through delta-pool.ts) writes each object as an OFS_DELTA
+// against the best of its window or whole, and the fragments are spliced into one self-contained pack
+// that git's own tools accept. Bases are only objects of the new pack, never of packs that stay.
+// Existing deltas are not reused: every object is read back, checked against its id and searched anew
+// (git's `repack -f`). Whole entries that stay whole keep their zlib data byte for byte.
 import { MedoError } from '../errors.js';
+import { DEFAULT_DELTA_PARAMS, type DeltaParams } from './delta-search.js';
+import { discard, runDeltaSearch, type FinishedSlice } from './delta-pool.js';
+import { planObjects, type PlanSource } from './delta-plan.js';
 import { packEntries, takeInventory } from './inventory.js';
-import { copyLoose, copyPackEntry, finishAndCheck, newPackWriter, removeLooseFiles, removePacks } from './pack-rewrite.js';
+import { finishAndCheck, newPackWriter, removeLooseFiles, removePacks } from './pack-rewrite.js';
 import { writePackList } from './pack-list.js';
 import { Silo } from './silo.js';
 
 export interface RepackOptions {
   /** Fold only packs whose .pack file is smaller than this many bytes (default: every pack). */
   smallerThan?: number;
+  /** Rewrite even a lone pack with no loose objects beside it. */
+  force?: boolean;
+  /** Delta search settings; `window: 0` stores every object whole. */
+  delta?: Partial<DeltaParams>;
+  /** Threads for delta search (default: every core; 0: this thread only). */
+  threads?: number;
 }
 
 export interface RepackReport {
@@ -26,6 +40,12 @@ export interface RepackReport {
   keptPacks: string[];
   /** Objects in the new pack. */
   objects: number;
+  /** Of those, stored as deltas. */
+  deltas: number;
+  /** Longest delta chain in the new pack. */
+  maxDepth: number;
+  /** Slices delta search ran in (one per worker thread; 1 on the calling thread). */
+  slices: number;
   newPack?: string;
   notes: string[];
 }
@@ -43,9 +63,20 @@ export function parseSize(text: string, what: string): number {
   return n;
 }
 
-export function repack(siloDir: string, options: RepackOptions = {}): RepackReport {
+function deltaParams(given: Partial<DeltaParams> = {}): DeltaParams {
+  const p = { ...DEFAULT_DELTA_PARAMS, ...given };
+  for (const [k, v] of Object.entries(p)) {
+    if (!Number.isSafeInteger(v) || v < 0) throw new MedoError('ERR_USAGE', `repack: ${k} must be a whole number >= 0, not ${v}`);
+  }
+  if (p.depth < 1 || p.depth > 4095) throw new MedoError('ERR_USAGE', `repack: depth must be 1 to 4095 (git's limit), not ${p.depth}`);
+  if (p.level > 9) throw new MedoError('ERR_USAGE', `repack: level must be 0 to 9, not ${p.level}`);
+  return p;
+}
+
+export async function repack(siloDir: string, options: RepackOptions = {}): Promise<RepackReport> {
   const limit = options.smallerThan ?? Infinity;
   if (!(limit > 0)) throw new MedoError('ERR_USAGE', `repack: smallerThan must be > 0, got ${limit}`);
+  const params = deltaParams(options.delta);
   const silo = Silo.open(siloDir);
   try {
     const inv = takeInventory(silo);
@@ -53,38 +84,43 @@ export function repack(siloDir: string, options: RepackOptions = {}): RepackRepo
     const stay = inv.packs.filter((p) => !fold.includes(p));
     const report: RepackReport = {
       silo: silo.path, changed: false, foldedLoose: 0, foldedPacks: [], keptPacks: stay.map((p) => p.packPath),
-      objects: 0, notes: [...inv.notes],
+      objects: 0, deltas: 0, maxDepth: 0, slices: 0, notes: [...inv.notes],
     };
-    if (inv.loose.length === 0 && fold.length <= 1) return report;
+    if (inv.loose.length === 0 && fold.length === 0) return report;
+    if (inv.loose.length === 0 && fold.length === 1 && options.force !== true) return report;
 
     const staying = new Set<string>();
     for (const p of stay) for (const e of packEntries(p.pack)) staying.add(e.oid);
-    const copied: string[] = [];
+    const sources = new Map<string, PlanSource>();
+    for (const p of fold) {
+      for (const entry of packEntries(p.pack)) if (!staying.has(entry.oid) && !sources.has(entry.oid)) sources.set(entry.oid, { pack: p.pack, entry });
+    }
+    for (const f of inv.loose) if (!staying.has(f.oid) && !sources.has(f.oid)) sources.set(f.oid, { loose: f.path });
+
+    const plan = planObjects(silo, sources);
+    const slices: FinishedSlice[] = await runDeltaSearch(silo.path, plan, params,
+      options.threads === undefined ? {} : { threads: options.threads });
+    report.slices = slices.length;
     const writer = newPackWriter(silo);
     try {
-      for (const p of fold) {
-        for (const e of packEntries(p.pack)) {
-          if (staying.has(e.oid) || writer.has(e.oid)) continue;
-          copyPackEntry(writer, silo, p.pack, e);
-          copied.push(e.oid);
-        }
-      }
-      for (const f of inv.loose) {
-        if (staying.has(f.oid) || writer.has(f.oid)) continue;
-        copyLoose(writer, silo, f.oid);
-        copied.push(f.oid);
+      for (const s of slices) {
+        writer.appendFragment(s.fragment, s.stats.bytes, s.entries);
+        report.deltas += s.stats.deltas;
+        report.maxDepth = Math.max(report.maxDepth, s.stats.maxDepth);
       }
     } catch (e) {
       writer.abort();
       throw e;
+    } finally {
+      for (const s of slices) discard(s.fragment);
     }
-    const written = finishAndCheck(writer, copied);
+    const written = finishAndCheck(writer, sources.keys());
     removePacks(fold.map((p) => p.packPath), written?.name);
     writePackList(silo.path);
     removeLooseFiles(inv.loose.map((f) => f.path));
     return {
       ...report, changed: true, foldedLoose: inv.loose.length, foldedPacks: fold.map((p) => p.packPath),
-      objects: copied.length, ...(written === undefined ? {} : { newPack: written.packPath }),
+      objects: sources.size, ...(written === undefined ? {} : { newPack: written.packPath }),
     };
   } finally {
     silo.close();

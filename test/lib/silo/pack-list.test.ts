@@ -33,7 +33,7 @@ test('malformed pack lists are typed errors naming the line', (t) => {
   }
 });
 
-test('gc --prune and repack rewrite the list; silo publish regenerates it', (t) => {
+test('gc --prune and repack rewrite the list; silo publish regenerates it', async (t) => {
   const fx = new UpkeepFixture(t);
   const silo = fx.silo('s');
   const keep = fx.tree({ a: 'keep me\n' });
@@ -52,7 +52,7 @@ test('gc --prune and repack rewrite the list; silo publish regenerates it', (t) 
   const s2 = fx.silo('s');
   fx.store(s2, fx.objects(fx.reach(drop)), 'pack');
   s2.close();
-  repack(silo.path);
+  await repack(silo.path);
   t.deepEqual(listed(silo.path), packsOnDisk(silo.path));
   t.is(packsOnDisk(silo.path).length, 1);
   t.deepEqual(scanPacks(silo.path).map((e) => e.name), packsOnDisk(silo.path));
