@@ -48,6 +48,13 @@ SRC may be:
 Objects the silo already holds are not written again: re-adding an unchanged tree writes nothing and
 leaves OUT.treeptr byte for byte the same. New objects go into one new pack per add.
 
+A new version is stored as differences from an earlier one: each new file is written as a delta
+(a REF_DELTA in the pack) against the file at the same path in the delta base, when the delta is under
+half the file. The delta base is --delta-base TREEPTR, or else found by itself: OUT itself when it
+already names a tree, else the .treeptr beside OUT whose name comes just before OUT's in natural order
+(3.10.4 before 3.10.5, 3.9 before 3.10), else just after. Its tree must be in the silo. 'silo repack'
+later folds such packs into one self-contained delta pack.
+
 Options:
   --url URL           record where SRC came from (source.url); for a file, its sha256 is recorded too
   --sha256 HEX        a file's expected sha256: the add is refused on a mismatch (recorded as source.sha256)
@@ -61,6 +68,8 @@ Options:
   --silo DIR          write to this silo instead of the first writable one in SILO.json
   --skip-special      skip devices, sockets and fifos with a warning instead of refusing them
   --threads N         worker threads for hashing and compressing (default: the number of CPUs; 0: none)
+  --delta-base TREEPTR  deltify against this earlier version (its tree must be in the silo)
+  --no-delta-base     store every new file whole
 
 Progress is shown on a terminal; a summary line is printed at the end.
 Exit status: 0 success, 2 bad usage, 3 the add failed (nothing is written then).
@@ -81,9 +90,12 @@ Exit status: 0 success, 2 bad usage, 3 the add failed (nothing is written then).
         silo: { type: 'string' },
         'skip-special': { type: 'boolean' },
         threads: { type: 'string' },
+        'delta-base': { type: 'string' },
+        'no-delta-base': { type: 'boolean' },
       },
     });
     if (positionals.length !== 2) usage('add takes SRC and OUT.treeptr');
+    if (values['delta-base'] !== undefined && values['no-delta-base'] === true) usage('give --delta-base TREEPTR or --no-delta-base, not both');
     const [src, out] = positionals as [string, string];
     let builtFrom = builtFromFlags(values);
     if (values['built-from'] !== undefined) {
@@ -108,6 +120,7 @@ Exit status: 0 success, 2 bad usage, 3 the add failed (nothing is written then).
     try {
       report = await medoAdd({
         src, out, builtFrom, threads,
+        ...(values['no-delta-base'] === true ? { deltaBase: false as const } : values['delta-base'] === undefined ? {} : { deltaBase: values['delta-base'] }),
         blob: values.blob, silo: values.silo, url: values.url, sha256: values.sha256, skipSpecial: values['skip-special'],
         onProgress: (bytes) => progress.tick(bytes),
         onWarning: (message) => {
@@ -120,7 +133,8 @@ Exit status: 0 success, 2 bad usage, 3 the add failed (nothing is written then).
     }
     const what = report.tree !== undefined ? `tree ${report.tree}` : `blob ${report.blob}`;
     const files = `${report.files} file${report.files === 1 ? '' : 's'}`;
-    const objects = `${report.objectsWritten} new object${report.objectsWritten === 1 ? '' : 's'}`;
+    const deltas = report.deltaBase === undefined || !report.deltas ? '' : ` (${report.deltas} as deltas against ${report.deltaBase})`;
+    const objects = `${report.objectsWritten} new object${report.objectsWritten === 1 ? '' : 's'}${deltas}`;
     process.stdout.write(`${what}: ${files}, ${formatBytes(report.size)}, ${objects}; ${out} ${report.changed ? 'written' : 'unchanged'}\n`);
     return EXIT_OK;
   },

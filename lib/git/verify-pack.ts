@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import type { RandomAccess } from '../io/random-access.js';
 import { OID_BYTES, hashObject, oidFromBytes } from '../oid.js';
-import type { PackFile } from './pack-file.js';
+import type { BaseResolver, PackFile } from './pack-file.js';
 
 export interface Problem {
   path: string;
@@ -23,7 +23,8 @@ export function trailerMatches(src: RandomAccess): boolean {
   return hash.digest().equals(src.read(end, OID_BYTES));
 }
 
-export function verifyPack(pack: PackFile, onObject?: () => void): { objects: number; problems: Problem[] } {
+/** `external` resolves REF_DELTA bases held outside this pack (a silo's other packs, for a thin pack). */
+export function verifyPack(pack: PackFile, onObject?: () => void, external?: BaseResolver): { objects: number; problems: Problem[] } {
   const problems: Problem[] = [];
   const idx = pack.index;
   const say = (message: string, extra: Partial<Problem> = {}, path = pack.path): void => {
@@ -62,7 +63,7 @@ export function verifyPack(pack: PackFile, onObject?: () => void): { objects: nu
       say('CRC32 of the packed entry does not match the index', { oid, offset });
     }
     try {
-      const o = pack.readAt(offset);
+      const o = pack.readAt(offset, external);
       const actual = hashObject(o.type, o.content);
       if (actual !== oid) say(`content hashes to ${actual}`, { oid, offset });
     } catch (e) {

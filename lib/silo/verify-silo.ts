@@ -77,7 +77,7 @@ export function verifySilo(dir: string, onObject?: () => void): SiloReport {
       }
       try {
         report.packs++;
-        const r = verifyPack(pack, onObject);
+        const r = verifyPack(pack, onObject, silo.external);
         report.packed += r.objects;
         report.problems.push(...r.problems);
       } finally {

@@ -10,6 +10,7 @@ import { TREEPTR_EXT, writeTreeptr, type BuiltFrom, type Treeptr } from '../tree
 import { ingestBlob } from './add-blob.js';
 import { ingestDirectory } from './add-dir.js';
 import { ingestTarball } from './add-tar.js';
+import { chooseDeltaBase } from './delta-base.js';
 import type { IngestOptions, IngestResult } from './session.js';
 
 export interface AddRequest extends Omit<IngestOptions, 'silo'> {
@@ -26,6 +27,11 @@ export interface AddRequest extends Omit<IngestOptions, 'silo'> {
   /** Expected sha256 of a file source: checked, and the add refused on a mismatch. */
   sha256?: string;
   builtFrom?: BuiltFrom;
+  /**
+   * The earlier version to deltify against (a .treeptr); false: none; undefined: found by itself
+   * (delta-base.ts). Only directories and tarballs are deltified.
+   */
+  deltaBase?: string | false;
 }
 
 export interface AddReport extends IngestResult {
@@ -34,6 +40,8 @@ export interface AddReport extends IngestResult {
   /** False when OUT already held exactly these bytes. */
   changed: boolean;
   siloPath: string;
+  /** The .treeptr whose tree served as delta base, if one did. */
+  deltaBase?: string;
 }
 
 const SHA256 = /^[0-9a-f]{64}$/;
@@ -56,7 +64,8 @@ export async function medoAdd(req: AddRequest): Promise<AddReport> {
   const medo = MedoDir.containing(req.out);
   const silo = medo.writableSilo(req.silo);
   try {
-    const options: IngestOptions = { ...req, silo };
+    const base = kind === 'blob' || req.deltaBase === false ? undefined : chooseDeltaBase(req.out, silo, req.deltaBase);
+    const options: IngestOptions = { ...req, silo, ...(base === undefined ? {} : { baseFiles: base.files }) };
     let result: IngestResult;
     if (kind === 'directory') result = await ingestDirectory(req.src, options);
     else if (kind === 'blob') result = await ingestBlob(req.src, { ...options, expectSha256 });
@@ -74,7 +83,7 @@ export async function medoAdd(req: AddRequest): Promise<AddReport> {
     if (req.builtFrom !== undefined && Object.keys(req.builtFrom).length > 0) treeptr.built_from = req.builtFrom;
     mkdirSync(dirname(req.out), { recursive: true });
     const changed = writeTreeptr(req.out, treeptr);
-    return { ...result, kind, treeptr, changed, siloPath: silo.path };
+    return { ...result, kind, treeptr, changed, siloPath: silo.path, ...(base === undefined ? {} : { deltaBase: base.treeptr }) };
   } finally {
     silo.close();
   }

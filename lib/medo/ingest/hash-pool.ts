@@ -60,6 +60,8 @@ export class BlobHasher {
   private discard = false;
   private readonly level: number;
   private readonly maxSize: number;
+  /** Blobs written as deltas against a delta base. */
+  deltas = 0;
 
   constructor(private readonly writer: PackWriter, private readonly options: BlobHasherOptions = {}) {
     const threads = options.threads ?? availableParallelism();
@@ -159,7 +161,10 @@ export class BlobHasher {
     if (this.failure !== undefined || this.discard) return;
     try {
       outcome.blobs.forEach((blob, i) => {
-        if (blob.compressed !== undefined) this.writer.addCompressed(blob.oid, 'blob', blob.size, blob.compressed);
+        if (blob.compressed !== undefined && blob.deltaBase !== undefined) {
+          this.writer.addDeltaCompressed(blob.oid, blob.deltaBase, blob.deltaSize!, blob.compressed);
+          this.deltas++;
+        } else if (blob.compressed !== undefined) this.writer.addCompressed(blob.oid, 'blob', blob.size, blob.compressed);
         jobs[i]!.done(blob);
       });
     } catch (e) {

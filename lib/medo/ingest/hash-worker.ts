@@ -5,7 +5,10 @@
 import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import { deflateSync } from 'node:zlib';
 import { MedoError, isMedoError, type ErrorCode, type ErrorData } from '../../errors.js';
-import { hashObject } from '../../oid.js';
+import { applyDelta } from '../../git/delta.js';
+import { DeltaIndex, MAX_DELTA_BASE, createDelta } from '../../git/delta-encode.js';
+import { OID_BYTES, hashObject } from '../../oid.js';
+import { deltaDepth } from '../../silo/delta-depth.js';
 import { Silo } from '../../silo/silo.js';
 
 export interface HashItem {
@@ -13,10 +16,12 @@ export interface HashItem {
   path?: string;
   /** the content itself. */
   content?: Uint8Array;
+  /** A blob of the silo to store it as a delta against, when that is small enough (medo add's delta base). */
+  baseOid?: string;
 }
 
 /** Bumped whenever HashTask or HashOutcome change, so a stale compiled worker is caught, not misread. */
-export const HASH_PROTOCOL = 1;
+export const HASH_PROTOCOL = 2;
 
 export interface HashTask {
   protocol: number;
@@ -30,8 +35,36 @@ export interface HashTask {
 export interface HashedBlob {
   oid: string;
   size: number;
-  /** zlib-deflated content, absent when the silo already holds the object. */
+  /** zlib-deflated content (or delta, with deltaBase), absent when the silo already holds the object. */
   compressed?: Uint8Array;
+  /** Set when `compressed` is a delta against this blob; deltaSize is the delta's inflated length. */
+  deltaBase?: string;
+  deltaSize?: number;
+}
+
+/** Longest chain a delta of medo add may end (git's default --depth). */
+export const ADD_MAX_DEPTH = 50;
+const MIN_DELTA_BLOB = 50;
+
+/**
+ * `content` as a delta against `baseOid`, when one is under half its size (git's first limit, scaled down
+ * as the base's chain gets deeper); undefined otherwise, or when the base cannot be read: then the
+ * blob is stored whole, never lost. The delta is applied once and compared before it is returned.
+ */
+function deltaAgainst(silo: Silo, baseOid: string, content: Uint8Array): Buffer | undefined {
+  if (content.length < MIN_DELTA_BLOB) return undefined;
+  try {
+    const depth = deltaDepth(silo, baseOid, ADD_MAX_DEPTH - 1);
+    if (depth === undefined) return undefined;
+    const base = silo.read(baseOid);
+    if (base === undefined || base.type !== 'blob' || base.content.length > MAX_DELTA_BASE || content.length < base.content.length / 32) return undefined;
+    const maxSize = Math.floor(((Math.floor(content.length / 2) - OID_BYTES) * (ADD_MAX_DEPTH - depth)) / ADD_MAX_DEPTH);
+    if (maxSize <= 0) return undefined;
+    const delta = createDelta(new DeltaIndex(base.content), content, maxSize);
+    return delta !== undefined && applyDelta(base.content, delta, content.length).equals(content) ? delta : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export type HashOutcome =
@@ -90,7 +123,14 @@ export function hashBatch(task: HashTask): HashOutcome {
       const content = item.content ?? readWhole(item.path!, task.maxSize);
       const oid = hashObject('blob', content);
       const blob: HashedBlob = { oid, size: content.length };
-      if (!holds(silo, oid)) blob.compressed = deflateSync(content, { level: task.level });
+      if (!holds(silo, oid)) {
+        const delta = item.baseOid !== undefined && silo !== undefined ? deltaAgainst(silo, item.baseOid, content) : undefined;
+        if (delta !== undefined) {
+          blob.deltaBase = item.baseOid;
+          blob.deltaSize = delta.length;
+        }
+        blob.compressed = deflateSync(delta ?? content, { level: task.level });
+      }
       blobs.push(blob);
     } catch (e) {
       const err = e as NodeJS.ErrnoException;

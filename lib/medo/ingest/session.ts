@@ -22,6 +22,11 @@ export interface IngestOptions {
   onWarning?: (message: string) => void;
   /** Called once per file or symlink stored, with its size. */
   onProgress?: (bytes: number) => void;
+  /**
+   * Blobs of an earlier version by path (delta-base.ts): a new file at the same path is stored as a
+   * REF_DELTA against it when the delta is small enough.
+   */
+  baseFiles?: ReadonlyMap<string, string>;
 }
 
 export interface IngestResult {
@@ -35,6 +40,8 @@ export interface IngestResult {
   objectsWritten: number;
   /** Path of the pack written, if any. */
   pack?: string;
+  /** Of the objects written, blobs stored as deltas against the delta base. */
+  deltas?: number;
   /** sha256 of the source file (tarballs and blobs). */
   sha256?: string;
 }
@@ -68,6 +75,8 @@ export class IngestSession {
   /** Queues a file's content (or its path, read on a worker); the returned ref is filled once hashed. */
   async addFile(path: string, item: HashItem, bytes: number, stat: Stat): Promise<BlobRef> {
     const ref: BlobRef = {};
+    const baseOid = this.options.baseFiles?.get(path);
+    if (baseOid !== undefined) item = { ...item, baseOid };
     this.builder.addFile(path, 'file', ref, stat);
     await this.hasher.add(item, bytes, (blob) => {
       ref.oid = blob.oid;
@@ -110,6 +119,7 @@ export class IngestSession {
     if (written !== undefined) writePackList(this.options.silo.path);
     await this.hasher.close();
     const result: IngestResult = { tree: built.tree, meta, size: built.size, files: built.files, objectsWritten: written?.objectCount ?? 0 };
+    if (this.options.baseFiles !== undefined) result.deltas = written === undefined ? 0 : this.hasher.deltas;
     if (written !== undefined) result.pack = written.packPath;
     return result;
   }
