@@ -16,6 +16,8 @@ const COMMANDS: CommandEntry[] = [
     load: async () => (await import('./silo/gc.js')).gcCommand },
   { name: 'repack', summary: 'fold loose objects and small packs into one pack',
     load: async () => (await import('./silo/repack.js')).repackCommand },
+  { name: 'delta', summary: 'write a static delta between two versions under derived/deltas/ (for HTTP clients)',
+    load: async () => (await import('./silo/delta.js')).deltaCommand },
   { name: 'publish', summary: 'rewrite the pack list (pack/packs) so a static web server can serve the silo',
     load: async () => (await import('./silo/publish.js')).publishCommand },
 ];

@@ -3,6 +3,7 @@ import type { MedoDir } from '../../lib/medo/medo-dir.js';
 import { readTreeptr } from '../../lib/medo/treeptr.js';
 import { openCache, parseSize } from '../../lib/remote/cache.js';
 import { prefetch } from '../../lib/remote/prefetch.js';
+import { fetchStaticDeltas } from '../../lib/remote/static-delta.js';
 import { RemoteStore } from '../../lib/remote/remote-store.js';
 import { treeptrFiles, treeptrRoots } from '../../lib/medo/resolve-target.js';
 import { Silo, isSilo } from '../../lib/silo/silo.js';
@@ -10,7 +11,7 @@ import { StoreChain } from '../../lib/store-chain.js';
 import type { Command } from '../command.js';
 import { Progress, formatBytes } from '../progress.js';
 import { EXIT_OK, parse, usage } from '../run.js';
-import { REMOTE_HELP, REMOTE_OPTIONS, printEvent, remoteSettings, type RemoteValues } from './remote-options.js';
+import { REMOTE_HELP, REMOTE_OPTIONS, haveTrees, printEvent, remoteSettings, type RemoteValues } from './remote-options.js';
 
 /** The medo directory and the root ids (tree or blob, and metadata sidecars) that `arg` names. */
 export function prefetchRoots(arg: string): { medoDir: MedoDir; roots: string[]; treeptrs: number } {
@@ -26,6 +27,9 @@ export interface WarmReport {
   fetchedBytes: number;
   /** Whole packs downloaded (--whole-packs). */
   packs: number;
+  /** Static deltas applied, and the objects they delivered. */
+  staticDeltas: number;
+  staticDeltaObjects: number;
   requests: number;
   transferred: number;
 }
@@ -37,7 +41,7 @@ export interface WarmReport {
  */
 export async function warmCache(medoDir: MedoDir, roots: readonly string[], values: RemoteValues & { 'max-size'?: string }, label: string): Promise<WarmReport> {
   const { cacheDir, options } = remoteSettings(values);
-  const report: WarmReport = { cacheDir, objects: 0, bytes: 0, fetched: 0, fetchedBytes: 0, packs: 0, requests: 0, transferred: 0 };
+  const report: WarmReport = { cacheDir, objects: 0, bytes: 0, fetched: 0, fetchedBytes: 0, packs: 0, staticDeltas: 0, staticDeltaObjects: 0, requests: 0, transferred: 0 };
   const urls = medoDir.remoteUrls();
   if (urls.length === 0) return report;
   if (values['max-size'] !== undefined) options.maxCacheBytes = parseSize(values['max-size'], '--max-size');
@@ -58,6 +62,12 @@ export async function warmCache(medoDir: MedoDir, roots: readonly string[], valu
     },
   });
   try {
+    if (values['no-static-delta'] !== true) {
+      const have = haveTrees(values);
+      const applied = await fetchStaticDeltas(store, roots, have === undefined ? {} : { have });
+      report.staticDeltas = applied.length;
+      report.staticDeltaObjects = applied.reduce((n, a) => n + a.objects, 0);
+    }
     const r = await prefetch(store, roots, {
       onObject: (p) => {
         progress.tick(p.bytes - shown);
@@ -100,7 +110,8 @@ Exit 3 when an object could not be fetched intact from any silo.
     const { medoDir, roots, treeptrs } = prefetchRoots(positionals[0]!);
     const r = await warmCache(medoDir, roots, values, 'prefetch');
     process.stdout.write(`${treeptrs} treeptr(s): ${r.objects} objects, ${formatBytes(r.bytes)}; fetched ${r.fetched} objects (${formatBytes(r.fetchedBytes)})` +
-      `${r.packs > 0 ? ` and ${r.packs} whole pack(s)` : ''} in ${r.requests} requests (${formatBytes(r.transferred)} transferred) into ${r.cacheDir}\n`);
+      `${r.packs > 0 ? ` and ${r.packs} whole pack(s)` : ''}` +
+      `${r.staticDeltas > 0 ? `, ${r.staticDeltaObjects} of them from ${r.staticDeltas} static delta(s)` : ''} in ${r.requests} requests (${formatBytes(r.transferred)} transferred) into ${r.cacheDir}\n`);
     return EXIT_OK;
   },
 };

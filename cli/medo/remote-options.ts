@@ -1,5 +1,8 @@
 // The options every command that reads remote silos shares: where the cache is, how long to wait for a
 // server, how many requests at once. Environment defaults: MEDO_CACHE_DIR, MEDO_HTTP_TIMEOUT (seconds).
+import { existsSync } from 'node:fs';
+import { readTreeptr } from '../../lib/medo/treeptr.js';
+import { isOid } from '../../lib/oid.js';
 import { cacheDirFrom } from '../../lib/remote/cache.js';
 import type { RemoteEvent, RemoteStoreOptions } from '../../lib/remote/remote-store.js';
 import { usage } from '../run.js';
@@ -9,13 +12,18 @@ export const REMOTE_OPTIONS = {
   timeout: { type: 'string' },
   parallel: { type: 'string' },
   'whole-packs': { type: 'boolean' },
+  have: { type: 'string', multiple: true },
+  'no-static-delta': { type: 'boolean' },
 } as const;
 
 export const REMOTE_HELP = `--cache-dir DIR  the host's cache of remote silos (default $MEDO_CACHE_DIR, else /var/cache/medo)
 --timeout SECS   fail a request after SECS seconds without progress (default $MEDO_HTTP_TIMEOUT, else 30)
 --parallel N     HTTP requests in flight at once (default 8)
 --whole-packs    download a remote pack whole (checked, then kept in the cache) the first time one of
-                 its objects is needed, rather than Range requests per object`;
+                 its objects is needed, rather than Range requests per object
+--have X         a version this host holds (a .treeptr or a tree id; repeatable): use the remote silo's
+                 static delta from it (docs/remote.md); default: any version the cache holds whole
+--no-static-delta  fetch object by object even where a static delta is offered`;
 
 function positive(text: string, option: string, integer: boolean): number {
   const n = Number(text);
@@ -28,6 +36,19 @@ export interface RemoteValues {
   timeout?: string;
   parallel?: string;
   'whole-packs'?: boolean;
+  have?: string[];
+  'no-static-delta'?: boolean;
+}
+
+/** --have's trees: a .treeptr's tree, or a tree id as given. */
+export function haveTrees(values: RemoteValues): string[] | undefined {
+  if (values.have === undefined) return undefined;
+  return values.have.map((h) => {
+    if (isOid(h) && !existsSync(h)) return h.toLowerCase();
+    const t = readTreeptr(h);
+    if (t.tree === undefined) usage(`--have: ${h} names a blob, not a tree`);
+    return t.tree!;
+  });
 }
 
 /** Warnings the library reports as events, printed on stderr: the operator must see a bad server. */
@@ -36,6 +57,8 @@ export function printEvent(program: string, e: RemoteEvent): void {
     process.stderr.write(`${program}: warning: ${e.url} sent bytes that do not hash to ${e.oid}${e.retry ? '; retrying bypassing caches' : ''}\n`);
   } else if (e.kind === 'fallthrough') {
     process.stderr.write(`${program}: warning: ${e.url}: ${e.error.message}; trying the next silo\n`);
+  } else if (e.kind === 'static-delta-failed') {
+    process.stderr.write(`${program}: warning: static delta ${e.url}: ${e.error.message}; fetching object by object instead\n`);
   } else if (e.kind === 'pack-failed') {
     process.stderr.write(`${program}: warning: ${e.error.message}; fetching its objects one by one instead\n`);
   }

@@ -55,6 +55,7 @@ export interface OpenedSource {
 }
 
 function treeSource(reader: ObjectReader, root: RootObject, inodes: InodeScope, t?: Treeptr, fetcher?: RemoteFetcher): TreeSource {
+  if (t?.tree !== undefined) fetcher?.offerStaticDeltas(t.meta === undefined ? [t.tree] : [t.tree, t.meta]);
   return new TreeSource(reader, root, {
     inodes,
     ...(fetcher !== undefined ? { fetch: fetcher.fetch, onList: fetcher.listed } : {}),

@@ -21,6 +21,7 @@ import { MODE_GITLINK, type TreeEntry } from '../git/tree.js';
 import type { MedoDir } from '../medo/medo-dir.js';
 import { cacheDirFrom, openCache, writePins } from '../remote/cache.js';
 import { RemoteStore, type RemoteEvent, type RemoteStoreOptions } from '../remote/remote-store.js';
+import { fetchStaticDeltas } from '../remote/static-delta.js';
 import type { Silo } from '../silo/silo.js';
 import { StoreChain } from '../store-chain.js';
 import type { ObjectStore } from '../store.js';
@@ -101,6 +102,9 @@ export class RemoteFetcher {
   private readonly misses = new Map<string, string | true>();
   /** Ids in a read-ahead batch now: a miss on one waits for its batch. */
   private readonly batched = new Map<string, Promise<void>>();
+  /** Root tree -> the roots of its .treeptr: a miss on it first tries a static delta (static-delta.ts). */
+  private readonly deltaRoots = new Map<string, string[]>();
+  private readonly deltaRuns = new Map<string, Promise<void>>();
 
   constructor(readonly remote: RemoteStore, private readonly cache: Silo, private readonly local: ObjectStore, private readonly readAhead = true) {
     const dir = resolve(cache.path);
@@ -116,8 +120,25 @@ export class RemoteFetcher {
     this.pins.add(oid);
     this.missed(oid);
     await this.batched.get(oid);
+    const roots = this.deltaRoots.get(oid);
+    if (roots !== undefined) {
+      let run = this.deltaRuns.get(oid);
+      // Whatever goes wrong in it was reported; the per-object fetch below does the work then.
+      if (run === undefined) this.deltaRuns.set(oid, (run = fetchStaticDeltas(this.remote, roots).then(() => undefined, () => undefined)));
+      await run;
+    }
     await this.remote.ensure(oid);
   };
+
+  /**
+   * A .treeptr this mount serves (its tree, then its sidecar): the first miss on its tree fetches a
+   * static delta to it when a remote silo offers one from a version this host holds. Off when
+   * MEDO_STATIC_DELTAS=0.
+   */
+  offerStaticDeltas(roots: readonly string[]): void {
+    if (process.env.MEDO_STATIC_DELTAS === '0' || roots.length === 0) return;
+    this.deltaRoots.set(roots[0]!, [...roots]);
+  }
 
   /** Directory `tree` was listed with these entries (TreeSource's onList): remembered, nothing fetched. */
   readonly listed = (tree: string, entries: readonly TreeEntry[]): void => {

@@ -116,7 +116,7 @@ export class RemoteSilo {
 }
 
 /** An idx ends with the SHA-1 of everything before it: a cheap, complete check of a fetched one. */
-function idxIntact(buf: Buffer, bytes: number): boolean {
+export function idxIntact(buf: Buffer, bytes: number): boolean {
   if (buf.length !== bytes || buf.length < OID_BYTES) return false;
   const sum = createHash('sha1').update(buf.subarray(0, buf.length - OID_BYTES)).digest();
   return sum.equals(buf.subarray(buf.length - OID_BYTES));

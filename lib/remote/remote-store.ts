@@ -23,7 +23,9 @@ export type RemoteEvent =
   | { kind: 'fetched'; oid: string; bytes: number }
   | { kind: 'pack'; url: string; bytes: number }
   | { kind: 'pack-failed'; url: string; error: Error }
-  | { kind: 'evicted'; removed: number; bytes: number };
+  | { kind: 'evicted'; removed: number; bytes: number }
+  | { kind: 'static-delta'; url: string; from: string; to: string; objects: number; bytes: number; failed: number }
+  | { kind: 'static-delta-failed'; url: string; error: Error };
 
 export interface RemoteStoreOptions extends HttpOptions {
   limits?: ReadLimits;
@@ -180,6 +182,28 @@ export class RemoteStore {
       return Promise.reject(new MedoError('ERR_PACK_CORRUPT', `delta bases in the remote packs form a cycle through ${oid}`, { oid }));
     }
     return fetching.run(new Set([...(outer ?? []), oid]), () => this.fetch(oid));
+  }
+
+  /** The object if a local silo or the cache holds it; never fetches. */
+  held(oid: string): RawObject | undefined {
+    return this.fromCache(oid);
+  }
+
+  /** Whether a local silo or the cache holds `oid`; never fetches, never reads it. */
+  holds(oid: string): boolean {
+    return this.options.local?.has(oid) === true || this.cache.has(oid);
+  }
+
+  /** Caches an object fetched some other way (a static delta) if, and only if, it hashes to `oid`. */
+  admit(oid: string, obj: RawObject): boolean {
+    if (hashObject(obj.type, obj.content) !== oid) return false;
+    this.keep(oid, obj);
+    return true;
+  }
+
+  /** Reports an event through the store's listener (for fetchers that work beside it). */
+  report(e: RemoteEvent): void {
+    this.onEvent(e);
   }
 
   private fromCache(oid: string): RawObject | undefined {

@@ -1,0 +1,253 @@
+// Static deltas, after ostree's: a static web server runs no code, so the difference between two versions
+// is made ahead of time. `silo delta FROM TO` writes, under derived/deltas/, a thin pack of exactly the
+// objects TO has and FROM lacks, each a REF_DELTA against an object of FROM where that is under half its
+// size (whole otherwise), with its .idx, and lists it in derived/deltas/index.json (docs/formats.md):
+//
+//   {"format": "medo-static-deltas", "version": 1, "deltas": [
+//     {"from": TREE, "to": TREE, "pack": "pack-<sha1>", "packBytes": N, "idxBytes": N, "objects": N,
+//      "fromMeta": BLOB?, "toMeta": BLOB?}]}
+//
+// A client that holds FROM fetches the two files, checks them and resolves every entry against its own
+// copy of FROM (lib/remote/static-delta.ts). Bases are chosen by path, which medo knows and git does
+// not: the object at the same path in FROM, else at the same path below the top directory (a tarball's
+// "Python-3.10.4/" becomes "Python-3.10.5/"), else the largest file of the same name.
+import { mkdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { deflateSync } from 'node:zlib';
+import { MedoError } from '../errors.js';
+import { applyDelta } from '../git/delta.js';
+import { DeltaIndex, MAX_DELTA_BASE, createDelta } from '../git/delta-encode.js';
+import { PackWriter } from '../git/pack-writer.js';
+import { MODE_GITLINK, MODE_TREE, parseTree } from '../git/tree.js';
+import { writeFileAtomic } from '../io/atomic-write.js';
+import { OID_BYTES, isOid, type ObjectType } from '../oid.js';
+import type { Silo } from './silo.js';
+
+export const DELTAS_DIR = join('derived', 'deltas');
+export const DELTA_INDEX = 'index.json';
+export const DELTA_INDEX_FORMAT = 'medo-static-deltas';
+
+export interface StaticDeltaEntry {
+  from: string;
+  to: string;
+  /** The pack's name without extension: derived/deltas/NAME.pack and NAME.idx. */
+  pack: string;
+  packBytes: number;
+  idxBytes: number;
+  objects: number;
+  /** Metadata sidecars (a .treeptr's "meta"): TO's is in the pack, deltified against FROM's. */
+  fromMeta?: string;
+  toMeta?: string;
+}
+
+export interface StaticDeltaIndex {
+  format: typeof DELTA_INDEX_FORMAT;
+  version: 1;
+  deltas: StaticDeltaEntry[];
+}
+
+const PACK_NAME = /^pack-[0-9a-f]{40}$/;
+
+/** Parses derived/deltas/index.json; every way it can be wrong is ERR_SILO_CORRUPT naming `source`. */
+export function parseDeltaIndex(text: string, source: string): StaticDeltaIndex {
+  const fail = (why: string): never => {
+    throw new MedoError('ERR_SILO_CORRUPT', `${source}: ${why}`, { path: source });
+  };
+  let j: unknown;
+  try {
+    j = JSON.parse(text);
+  } catch (e) {
+    return fail(`not valid JSON (${(e as Error).message})`);
+  }
+  const o = j as Partial<StaticDeltaIndex>;
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) fail('not a JSON object');
+  if (o.format !== DELTA_INDEX_FORMAT) fail(`"format" must be "${DELTA_INDEX_FORMAT}"`);
+  if (o.version !== 1) fail(`unsupported version ${JSON.stringify(o.version)} (this medo reads 1)`);
+  if (!Array.isArray(o.deltas)) fail('"deltas" must be an array');
+  const count = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 0;
+  o.deltas!.forEach((d, i) => {
+    const at = `deltas[${i}]`;
+    if (typeof d !== 'object' || d === null) fail(`${at} is not an object`);
+    for (const k of ['from', 'to'] as const) if (typeof d[k] !== 'string' || !isOid(d[k])) fail(`${at}.${k} is not an object id`);
+    for (const k of ['fromMeta', 'toMeta'] as const) if (d[k] !== undefined && (typeof d[k] !== 'string' || !isOid(d[k]!))) fail(`${at}.${k} is not an object id`);
+    if (typeof d.pack !== 'string' || !PACK_NAME.test(d.pack)) fail(`${at}.pack must be "pack-" and 40 hex digits`);
+    for (const k of ['packBytes', 'idxBytes', 'objects'] as const) if (!count(d[k])) fail(`${at}.${k} must be a whole number`);
+  });
+  return { format: DELTA_INDEX_FORMAT, version: 1, deltas: o.deltas! };
+}
+
+/** The silo's delta index, or an empty one when it has none. */
+export function readDeltaIndex(siloPath: string): StaticDeltaIndex {
+  const path = join(siloPath, DELTAS_DIR, DELTA_INDEX);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { format: DELTA_INDEX_FORMAT, version: 1, deltas: [] };
+    throw e;
+  }
+  return parseDeltaIndex(text, path);
+}
+
+export interface Version {
+  tree: string;
+  meta?: string;
+}
+
+interface Node {
+  oid: string;
+  type: ObjectType;
+  path: string;
+}
+
+/** Every object below `tree` (itself included) with the first path it is found at. */
+function walk(silo: Silo, tree: string, what: string): Node[] {
+  const out: Node[] = [];
+  const seen = new Set<string>();
+  const stack: Node[] = [{ oid: tree, type: 'tree', path: '' }];
+  while (stack.length > 0) {
+    const n = stack.pop()!;
+    if (seen.has(n.oid)) continue;
+    seen.add(n.oid);
+    out.push(n);
+    if (n.type !== 'tree') continue;
+    const o = silo.read(n.oid);
+    if (o === undefined) throw new MedoError('ERR_OBJECT_MISSING', `tree ${n.oid} of ${what} (at ${JSON.stringify(n.path || '/')}) is not in ${silo.path}`, { oid: n.oid });
+    if (o.type !== 'tree') throw new MedoError('ERR_OBJECT_CORRUPT', `${n.oid} of ${what} is a ${o.type}, not a tree`, { oid: n.oid });
+    for (const e of parseTree(o.content, n.oid)) {
+      if (e.mode === MODE_GITLINK) continue;
+      stack.push({ oid: e.oid, type: e.mode === MODE_TREE ? 'tree' : 'blob', path: n.path === '' ? e.name : `${n.path}/${e.name}` });
+    }
+  }
+  return out;
+}
+
+const belowTop = (path: string): string | undefined => {
+  const i = path.indexOf('/');
+  return i < 0 ? undefined : path.slice(i + 1);
+};
+const baseName = (path: string): string => path.slice(path.lastIndexOf('/') + 1);
+
+/** Picks a FROM object to deltify each TO object against, by path (see the header). */
+class BaseChooser {
+  private readonly byPath = new Map<string, string>();
+  private readonly byTail = new Map<string, string>();
+  private readonly byName = new Map<string, { oid: string; size: number }>();
+
+  constructor(nodes: readonly Node[], private readonly sizeOf: (oid: string) => number) {
+    for (const n of nodes) {
+      const key = `${n.type}:`;
+      this.byPath.set(key + n.path, n.oid);
+      const tail = belowTop(n.path);
+      if (tail !== undefined && !this.byTail.has(key + tail)) this.byTail.set(key + tail, n.oid);
+      if (n.type === 'blob') {
+        const name = key + baseName(n.path);
+        const size = sizeOf(n.oid);
+        const had = this.byName.get(name);
+        if (had === undefined || had.size < size) this.byName.set(name, { oid: n.oid, size });
+      }
+    }
+  }
+
+  choose(n: Node): string | undefined {
+    const key = `${n.type}:`;
+    const tail = belowTop(n.path);
+    return this.byPath.get(key + n.path) ?? (tail === undefined ? undefined : this.byTail.get(key + tail))
+      ?? (n.type === 'blob' ? this.byName.get(key + baseName(n.path))?.oid : undefined);
+  }
+}
+
+export interface StaticDeltaReport {
+  silo: string;
+  entry: StaticDeltaEntry;
+  deltas: number;
+  whole: number;
+  /** Bytes of TO's new objects stored whole, for comparison with packBytes. */
+  wholeBytes: number;
+  replaced?: string;
+}
+
+/** Writes the static delta FROM → TO into `silo` and lists it (replacing an older one of the same pair). */
+export function writeStaticDelta(silo: Silo, from: Version, to: Version, options: { level?: number } = {}): StaticDeltaReport {
+  if (from.tree === to.tree) throw new MedoError('ERR_USAGE', `FROM and TO are the same tree ${to.tree}: there is no difference to ship`);
+  const level = options.level ?? 9;
+  const fromNodes = walk(silo, from.tree, 'FROM');
+  if (from.meta !== undefined) fromNodes.push({ oid: from.meta, type: 'blob', path: '\0meta' });
+  const toNodes = walk(silo, to.tree, 'TO');
+  if (to.meta !== undefined) toNodes.push({ oid: to.meta, type: 'blob', path: '\0meta' });
+  const have = new Set(fromNodes.map((n) => n.oid));
+  const sizes = new Map<string, number>();
+  const sizeOf = (oid: string): number => {
+    let s = sizes.get(oid);
+    if (s === undefined) {
+      s = silo.read(oid)?.content.length ?? 0;
+      sizes.set(oid, s);
+    }
+    return s;
+  };
+  const chooser = new BaseChooser(fromNodes, sizeOf);
+  const dir = join(silo.path, DELTAS_DIR);
+  mkdirSync(dir, { recursive: true });
+  const writer = new PackWriter(dir);
+  let deltas = 0;
+  let whole = 0;
+  let wholeBytes = 0;
+  try {
+    for (const n of toNodes) {
+      if (have.has(n.oid) || writer.has(n.oid)) continue;
+      const o = silo.read(n.oid);
+      if (o === undefined) throw new MedoError('ERR_OBJECT_MISSING', `${n.oid} of TO (at ${JSON.stringify(n.path)}) is not in ${silo.path}`, { oid: n.oid });
+      const packed = deflateSync(o.content, { level });
+      wholeBytes += packed.length;
+      const delta = deltaAgainst(silo, chooser.choose(n), o.type, o.content);
+      if (delta !== undefined) {
+        const compressed = deflateSync(delta.data, { level });
+        if (compressed.length < packed.length) {
+          writer.addDeltaCompressed(n.oid, delta.base, delta.data.length, compressed);
+          deltas++;
+          continue;
+        }
+      }
+      writer.addCompressed(n.oid, o.type, o.content.length, packed);
+      whole++;
+    }
+  } catch (e) {
+    writer.abort();
+    throw e;
+  }
+  const written = writer.finish();
+  if (written === undefined) throw new MedoError('ERR_USAGE', `TO (${to.tree}) has no object that FROM (${from.tree}) lacks`);
+  const entry: StaticDeltaEntry = {
+    from: from.tree, to: to.tree, pack: written.name, packBytes: sizeOfFile(written.packPath), idxBytes: sizeOfFile(written.idxPath),
+    objects: written.objectCount,
+    ...(from.meta === undefined ? {} : { fromMeta: from.meta }), ...(to.meta === undefined ? {} : { toMeta: to.meta }),
+  };
+  const index = readDeltaIndex(silo.path);
+  const old = index.deltas.find((d) => d.from === from.tree && d.to === to.tree);
+  index.deltas = [...index.deltas.filter((d) => d !== old), entry].sort((a, b) => (a.to + a.from < b.to + b.from ? -1 : 1));
+  // The index goes last: a client never finds an entry whose files are not in place.
+  writeFileAtomic(join(dir, DELTA_INDEX), `${JSON.stringify(index, null, 1)}\n`);
+  if (old !== undefined && old.pack !== entry.pack && !index.deltas.some((d) => d.pack === old.pack)) {
+    for (const ext of ['.idx', '.pack']) {
+      try {
+        unlinkSync(join(dir, old.pack + ext));
+      } catch {
+        // already gone
+      }
+    }
+  }
+  return { silo: silo.path, entry, deltas, whole, wholeBytes, ...(old === undefined ? {} : { replaced: old.pack }) };
+}
+
+function sizeOfFile(path: string): number {
+  return statSync(path).size;
+}
+
+function deltaAgainst(silo: Silo, baseOid: string | undefined, type: ObjectType, content: Buffer): { base: string; data: Buffer } | undefined {
+  if (baseOid === undefined || content.length < 50) return undefined;
+  const base = silo.read(baseOid);
+  if (base === undefined || base.type !== type || base.content.length > MAX_DELTA_BASE || content.length < base.content.length / 32) return undefined;
+  const data = createDelta(new DeltaIndex(base.content), content, Math.floor(content.length / 2) - OID_BYTES);
+  if (data === undefined || !applyDelta(base.content, data, content.length).equals(content)) return undefined;
+  return { base: baseOid, data };
+}

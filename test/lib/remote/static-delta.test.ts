@@ -1,0 +1,258 @@
+// Static deltas end to end: `silo delta FROM TO` on the server's silo, real nginx serving it, and `medo
+// expand` / `medo prefetch` of TO on a client whose cache holds FROM: the delta is fetched instead of the
+// changed objects, every file comes out as the source has it, and wrong, truncated or foreign deltas
+// fall back to per-object reads without a wrong byte entering the cache.
+import test, { type ExecutionContext } from 'ava';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { medoAdd } from '../../../lib/medo/ingest/add.js';
+import { readTreeptr } from '../../../lib/medo/treeptr.js';
+import { parseDeltaIndex, readDeltaIndex, writeStaticDelta } from '../../../lib/silo/static-delta.js';
+import { Silo } from '../../../lib/silo/silo.js';
+import { verifySilo } from '../../../lib/silo/verify-silo.js';
+import { git, initRepo, sharedTempDir, tempDir } from '../../helpers/git-fixture.js';
+import { makeMedoLayout } from '../../helpers/medo-fixture.js';
+import { readLog, startNginx, type Nginx } from '../../helpers/silo-servers.js';
+
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+const MEDO = join(ROOT, 'bin', 'medo.js');
+const SILO = join(ROOT, 'bin', 'silo.js');
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+/** Real text (TypeScript's declaration files), a few lines changed per version, one file new in each. */
+function writeVersion(dir: string, n: number): void {
+  const lib = join(ROOT, 'node_modules', 'typescript', 'lib');
+  const random = rng(7 + n);
+  mkdirSync(join(dir, 'lib'), { recursive: true });
+  for (const name of readdirSync(lib).filter((f) => f.endsWith('.d.ts')).sort().slice(0, 60)) {
+    const lines = readFileSync(join(lib, name), 'latin1').split('\n');
+    for (let k = 0; k < n; k++) if (random() < 0.5) lines.splice(Math.floor(random() * lines.length), 1, `// v${n}.${k}`);
+    writeFileSync(join(dir, 'lib', name), lines.join('\n'), 'latin1');
+  }
+  writeFileSync(join(dir, `NEW-${n}`), `only in version ${n}\n`.repeat(50));
+}
+
+function run(bin: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
+  // The cache through MEDO_CACHE_DIR: expand's --cache-dir is not yet passed to its local read.
+  const at = args.indexOf('--cache-dir');
+  const env = { ...process.env, CI: '1', ...(at >= 0 ? { MEDO_CACHE_DIR: args[at + 1] } : {}) };
+  if (at >= 0) args = [...args.slice(0, at), ...args.slice(at + 2)];
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env, maxBuffer: 1 << 26 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+interface Fx {
+  dir: string;
+  silo: string;
+  /** Server-side treeptrs. */
+  ptr: string[];
+  src: string[];
+  nginx: Nginx;
+  deltaPack: string;
+}
+
+let fx: Fx;
+
+test.before(async () => {
+  const dir = sharedTempDir('medo-static-delta-');
+  const layout = makeMedoLayout(dir);
+  const src: string[] = [];
+  const ptr: string[] = [];
+  for (const n of [1, 2]) {
+    const s = join(dir, `v${n}`);
+    writeVersion(s, n);
+    src.push(s);
+    const p = join(layout.medoDir, 'ts', `${n}.0.treeptr`);
+    await medoAdd({ src: s, out: p, threads: 0, deltaBase: false });
+    ptr.push(p);
+  }
+  const r = run(SILO, ['delta', ptr[0]!, ptr[1]!, '--json']);
+  if (r.status !== 0) throw new Error(r.stderr);
+  const deltaPack = (JSON.parse(r.stdout) as { entry: { pack: string } }).entry.pack;
+  const nginx = await startNginx(layout.siloDir, join(dir, 'nginx'));
+  fx = { dir, silo: layout.siloDir, ptr, src, nginx, deltaPack };
+});
+
+test.after.always(async () => {
+  await fx?.nginx.stop();
+  if (fx !== undefined) rmSync(fx.dir, { recursive: true, force: true });
+});
+
+/** A client medo directory naming `url`, with the server's treeptrs, and a cache holding version 1. */
+function client(t: ExecutionContext, url: string): { medo: string; cache: string; ptr: string[] } {
+  const root = tempDir(t);
+  const medo = join(root, 'c.medo');
+  mkdirSync(join(medo, 'ts'), { recursive: true });
+  writeFileSync(join(medo, 'SILO.json'), `${JSON.stringify({ silos: [url] })}\n`);
+  const ptr = fx.ptr.map((p, i) => {
+    const to = join(medo, 'ts', `${i + 1}.0.treeptr`);
+    cpSync(p, to);
+    return to;
+  });
+  const cache = join(root, 'cache');
+  const warm = run(MEDO, ['prefetch', '--no-static-delta', '--cache-dir', cache, ptr[0]!]);
+  t.is(warm.status, 0, warm.stderr);
+  return { medo, cache, ptr };
+}
+
+function sameTree(t: ExecutionContext, got: string, want: string): void {
+  const repo = initRepo(join(got, '..', `judge-${Math.random().toString(36).slice(2)}.git`), { bare: true });
+  const tree = (d: string): string => {
+    git(d, ['--git-dir', repo, '--work-tree', d, 'add', '-A']);
+    return git(d, ['--git-dir', repo, '--work-tree', d, 'write-tree']).toString().trim();
+  };
+  t.is(tree(got), tree(want), `${got} holds what ${want} holds`);
+}
+
+const bytesFor = (log: ReturnType<typeof readLog>, re: RegExp): number => log.filter((l) => re.test(l.request)).reduce((n, l) => n + l.bytes, 0);
+
+test('silo delta writes a thin pack of what TO lacks and lists it; git completes it from FROM', (t) => {
+  const index = readDeltaIndex(fx.silo);
+  t.is(index.deltas.length, 1);
+  const e = index.deltas[0]!;
+  t.is(e.from, readTreeptr(fx.ptr[0]!).tree);
+  t.is(e.to, readTreeptr(fx.ptr[1]!).tree);
+  t.is(e.toMeta, readTreeptr(fx.ptr[1]!).meta);
+  t.deepEqual(parseDeltaIndex(JSON.stringify(index), 'x'), index);
+  // git index-pack --fix-thin in a repository holding FROM resolves every entry.
+  const repo = initRepo(join(tempDir(t), 'judge.git'), { bare: true });
+  for (const n of readdirSync(join(fx.silo, 'pack')).filter((f) => /\.(pack|idx)$/.test(f))) cpSync(join(fx.silo, 'pack', n), join(repo, 'objects', 'pack', n));
+  const out = git(repo, ['index-pack', '--stdin', '--fix-thin', '-v'], readFileSync(join(fx.silo, 'derived', 'deltas', `${e.pack}.pack`)));
+  t.truthy(out);
+  git(repo, ['fsck', '--full', '--no-dangling']);
+  t.is(git(repo, ['cat-file', '-t', e.to]).toString().trim(), 'tree');
+  // The verify of the silo is not disturbed by derived/.
+  t.deepEqual(verifySilo(fx.silo).problems, []);
+});
+
+test('expand of TO on a host holding FROM fetches the static delta, not the objects', async (t) => {
+  const c = client(t, fx.nginx.url);
+  const before = readLog(fx.nginx.log).length;
+  const out = join(c.medo, '..', 'out2');
+  const r = run(MEDO, ['expand', '--cache-dir', c.cache, c.ptr[1]!, out]);
+  t.is(r.status, 0, r.stderr);
+  sameTree(t, out, fx.src[1]!);
+  const log = readLog(fx.nginx.log).slice(before);
+  t.true(log.some((l) => l.request.includes(`derived/deltas/${fx.deltaPack}.pack`) && l.status === 200), 'the delta pack was fetched');
+  t.false(log.some((l) => /\/pack\/pack-.*\.pack/.test(l.request)), `no per-object Range reads of the silo's packs: ${log.map((l) => l.request).join(', ')}`);
+  const moved = log.reduce((n, l) => n + l.bytes, 0);
+  const deltaBytes = bytesFor(log, /derived\/deltas\//);
+  t.true(moved - deltaBytes < 4096, `beyond the delta: ${moved - deltaBytes} bytes`);
+  t.deepEqual(verifySilo(c.cache).problems, []);
+});
+
+test('prefetch says what the static delta delivered; --no-static-delta fetches object by object', async (t) => {
+  const c = client(t, fx.nginx.url);
+  const r = run(MEDO, ['prefetch', '--cache-dir', c.cache, c.ptr[1]!]);
+  t.is(r.status, 0, r.stderr);
+  t.regex(r.stdout, /from 1 static delta/);
+  const c2 = client(t, fx.nginx.url);
+  const before = readLog(fx.nginx.log).length;
+  const r2 = run(MEDO, ['prefetch', '--no-static-delta', '--cache-dir', c2.cache, c2.ptr[1]!]);
+  t.is(r2.status, 0, r2.stderr);
+  t.false(readLog(fx.nginx.log).slice(before).some((l) => l.request.includes('derived/')));
+});
+
+test('a host without FROM fetches object by object; --have naming a version it lacks falls back too', async (t) => {
+  const root = tempDir(t);
+  const medo = join(root, 'c.medo');
+  mkdirSync(medo);
+  writeFileSync(join(medo, 'SILO.json'), `${JSON.stringify({ silos: [fx.nginx.url] })}\n`);
+  const p2 = join(medo, '2.0.treeptr');
+  cpSync(fx.ptr[1]!, p2);
+  const before = readLog(fx.nginx.log).length;
+  const out = join(root, 'out');
+  const r = run(MEDO, ['expand', '--cache-dir', join(root, 'cache'), p2, out]);
+  t.is(r.status, 0, r.stderr);
+  sameTree(t, out, fx.src[1]!);
+  t.false(readLog(fx.nginx.log).slice(before).some((l) => l.request.includes('derived/deltas/pack-')), 'no delta for a host without FROM');
+
+  const out2 = join(root, 'out2');
+  const r2 = run(MEDO, ['expand', '--cache-dir', join(root, 'cache2'), '--have', readTreeptr(fx.ptr[0]!).tree!, p2, out2]);
+  t.is(r2.status, 0, r2.stderr);
+  t.regex(r2.stderr, /static delta .*fetching object by object/);
+  sameTree(t, out2, fx.src[1]!);
+  t.deepEqual(verifySilo(join(root, 'cache2')).problems, []);
+});
+
+for (const [name, spoil] of [
+  ['flipped bytes', (b: Buffer): Buffer => { const c = Buffer.from(b); for (let i = 40; i < c.length - 30; i += 97) c[i] ^= 0x55; return c; }],
+  ['truncated', (b: Buffer): Buffer => b.subarray(0, Math.floor(b.length / 2))],
+] as const) {
+  test(`a static delta with ${name} is refused; the objects come one by one, intact`, async (t) => {
+    const root = tempDir(t);
+    const copy = join(root, 'silo');
+    cpSync(fx.silo, copy, { recursive: true });
+    const file = join(copy, 'derived', 'deltas', `${fx.deltaPack}.pack`);
+    const bad = spoil(readFileSync(file));
+    rmSync(file, { force: true });
+    writeFileSync(file, bad);
+    const server = await startNginx(copy, join(root, 'nginx'));
+    try {
+      const c = client(t, server.url);
+      const out = join(c.medo, '..', 'out');
+      const r = run(MEDO, ['expand', '--cache-dir', c.cache, c.ptr[1]!, out]);
+      t.is(r.status, 0, r.stderr);
+      t.regex(r.stderr, /static delta .*fetching object by object/);
+      sameTree(t, out, fx.src[1]!);
+      t.deepEqual(verifySilo(c.cache).problems, []);
+    } finally {
+      await server.stop();
+    }
+  });
+}
+
+test('a static delta built against another FROM: bases are missing, nothing wrong is cached, the expand is exact', async (t) => {
+  // A server whose index claims the delta 1 -> 2 starts from a version the client holds, but the pack
+  // was made from an unrelated version 0.
+  const dir = tempDir(t);
+  const layout = makeMedoLayout(dir);
+  const v0 = join(dir, 'v0');
+  writeVersion(v0, 5);
+  const p0 = join(layout.medoDir, '0.treeptr');
+  await medoAdd({ src: v0, out: p0, threads: 0 });
+  for (const n of readdirSync(join(fx.silo, 'pack'))) if (/\.(pack|idx)$/.test(n)) cpSync(join(fx.silo, 'pack', n), join(layout.siloDir, 'pack', n));
+  spawnSync(process.execPath, [SILO, 'publish', layout.siloDir]);
+  const s = Silo.open(layout.siloDir);
+  const fake = writeStaticDelta(s, { tree: readTreeptr(p0).tree! }, { tree: readTreeptr(fx.ptr[1]!).tree! });
+  s.close();
+  const index = readDeltaIndex(layout.siloDir);
+  index.deltas[0]!.from = readTreeptr(fx.ptr[0]!).tree!;
+  writeFileSync(join(layout.siloDir, 'derived', 'deltas', 'index.json'), JSON.stringify(index));
+  const nginx = await startNginx(layout.siloDir, join(dir, 'nginx'));
+  try {
+    const c = client(t, nginx.url);
+    const out = join(c.medo, '..', 'out');
+    const r = run(MEDO, ['expand', '--cache-dir', c.cache, c.ptr[1]!, out]);
+    t.is(r.status, 0, r.stderr);
+    t.true(fake.deltas > 0, 'the fake delta does use bases of version 0');
+    t.regex(r.stderr, /static delta .*fetching object by object/);
+    sameTree(t, out, fx.src[1]!);
+    t.deepEqual(verifySilo(c.cache).problems, []);
+  } finally {
+    await nginx.stop();
+  }
+});
+
+test('bad delta indexes are typed errors naming the field', (t) => {
+  for (const [text, re] of [
+    ['nope', /not valid JSON/],
+    ['{"format": "x", "version": 1, "deltas": []}', /"format"/],
+    ['{"format": "medo-static-deltas", "version": 2, "deltas": []}', /version 2/],
+    ['{"format": "medo-static-deltas", "version": 1, "deltas": [{"from": "x"}]}', /deltas\[0\]\.from/],
+    [`{"format": "medo-static-deltas", "version": 1, "deltas": [{"from": "${'a'.repeat(40)}", "to": "${'b'.repeat(40)}", "pack": "../../etc/passwd", "packBytes": 1, "idxBytes": 1, "objects": 1}]}`, /deltas\[0\]\.pack/],
+  ] as const) {
+    const e = t.throws(() => parseDeltaIndex(text, 'idx.json'));
+    t.is((e as { code?: string }).code, 'ERR_SILO_CORRUPT');
+    t.regex(e!.message, re);
+  }
+});
