@@ -16,6 +16,8 @@ const COMMANDS: CommandEntry[] = [
     load: async () => (await import('./silo/gc.js')).gcCommand },
   { name: 'repack', summary: 'fold loose objects and small packs into one pack',
     load: async () => (await import('./silo/repack.js')).repackCommand },
+  { name: 'unlock', summary: 'show the silo\'s locks (locks/*.lock) and break those whose holder is gone (--force: all)',
+    load: async () => (await import('./silo/unlock.js')).unlockCommand },
   { name: 'publish', summary: 'rewrite the pack list (pack/packs) so a static web server can serve the silo',
     load: async () => (await import('./silo/publish.js')).publishCommand },
 ];
