@@ -1,4 +1,5 @@
 // `silo repack`: fold loose objects and small packs into one pack.
+import { parseDuration } from '../../lib/silo/duration.js';
 import { parseSize, repack, type RepackReport } from '../../lib/silo/repack.js';
 import type { Command } from '../command.js';
 import { EXIT_OK, parse, usage } from '../run.js';
@@ -20,7 +21,7 @@ function formatReport(r: RepackReport): string {
 
 export const repackCommand: Command = {
   name: 'repack',
-  help: `usage: silo repack [--small SIZE] [--json] SILO
+  help: `usage: silo repack [--small SIZE] [--lock-wait DURATION] [--json] SILO
 
 Copies every loose object and every pack smaller than SIZE (default: every pack) into one new pack,
 then deletes what it replaced: the new pack is written and synced first, then each old pack goes (.idx
@@ -29,17 +30,25 @@ are left alone. A silo with no loose objects and at most one pack to fold is lef
 run changes nothing. Objects are stored whole: zlib data is reused, deltas (from packs git made) are
 resolved. SIZE is bytes, or a number with k, M, G or T (powers of 1024): --small 16M.
 
+Safe beside running 'medo add's and readers: nothing it did not copy is deleted, and the pack list
+names the new pack before any old file goes. It holds the silo's upkeep lock (locks/upkeep.lock), as
+'silo gc --prune' does: one waits for the other up to --lock-wait DURATION (default 0: fail at once,
+exit 3, naming the holder; 30s, 10m, 1h). The new pack counts as just written for gc's grace period,
+so prune before repacking.
+
 --json  print {silo, changed, foldedLoose, foldedPacks, keptPacks, objects, newPack, notes}
 `,
   run(args) {
     const { values, positionals } = parse({
       args,
       allowPositionals: true,
-      options: { small: { type: 'string' }, json: { type: 'boolean' } },
+      options: { small: { type: 'string' }, json: { type: 'boolean' }, 'lock-wait': { type: 'string' } },
     });
     if (positionals.length !== 1) usage('repack takes one silo directory');
     const smallerThan = values.small === undefined ? undefined : parseSize(values.small, '--small');
-    const report = repack(positionals[0]!, smallerThan === undefined ? {} : { smallerThan });
+    const lockWaitMs = parseDuration(values['lock-wait'] ?? '0', '--lock-wait');
+    const command = `silo repack ${positionals[0]}`;
+    const report = repack(positionals[0]!, smallerThan === undefined ? { lockWaitMs, command } : { smallerThan, lockWaitMs, command });
     process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
     return EXIT_OK;
   },

@@ -7,6 +7,7 @@
 // by git have them; ours have none) are resolved and stored whole.
 import { MedoError } from '../errors.js';
 import { packEntries, takeInventory } from './inventory.js';
+import { acquireUpkeepLock, type Lock } from './lock.js';
 import { copyLoose, copyPackEntry, finishAndCheck, newPackWriter, removeLooseFiles, removePacks } from './pack-rewrite.js';
 import { writePackList } from './pack-list.js';
 import { Silo } from './silo.js';
@@ -14,6 +15,10 @@ import { Silo } from './silo.js';
 export interface RepackOptions {
   /** Fold only packs whose .pack file is smaller than this many bytes (default: every pack). */
   smallerThan?: number;
+  /** How long to wait for a prune or another repack holding the upkeep lock (default 0: fail at once). */
+  lockWaitMs?: number;
+  /** What the upkeep lock shows while the repack holds it. */
+  command?: string;
 }
 
 export interface RepackReport {
@@ -47,7 +52,9 @@ export function repack(siloDir: string, options: RepackOptions = {}): RepackRepo
   const limit = options.smallerThan ?? Infinity;
   if (!(limit > 0)) throw new MedoError('ERR_USAGE', `repack: smallerThan must be > 0, got ${limit}`);
   const silo = Silo.open(siloDir);
+  let lock: Lock | undefined;
   try {
+    lock = acquireUpkeepLock(silo.path, options.command ?? `silo repack ${silo.path}`, options.lockWaitMs);
     const inv = takeInventory(silo);
     const fold = inv.packs.filter((p) => !p.keep && p.pack.pack.size < limit);
     const stay = inv.packs.filter((p) => !fold.includes(p));
@@ -79,6 +86,7 @@ export function repack(siloDir: string, options: RepackOptions = {}): RepackRepo
       throw e;
     }
     const written = finishAndCheck(writer, copied);
+    writePackList(silo.path); // the new pack is listed before any old one goes
     removePacks(fold.map((p) => p.packPath), written?.name);
     writePackList(silo.path);
     removeLooseFiles(inv.loose.map((f) => f.path));
@@ -87,6 +95,7 @@ export function repack(siloDir: string, options: RepackOptions = {}): RepackRepo
       objects: copied.length, ...(written === undefined ? {} : { newPack: written.packPath }),
     };
   } finally {
+    lock?.release();
     silo.close();
   }
 }
