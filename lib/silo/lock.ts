@@ -48,8 +48,12 @@ export interface LockInfo {
   ageMs: number;
   /** Why it is in that state, for messages. */
   why: string;
-  /** Identity of the file judged, so that breaking it cannot remove a newer lock of the same name. */
-  ino: number;
+  /**
+   * Identity of the file judged, so that breaking it cannot remove a newer lock of the same name: the
+   * lock's nonce, or for a file that is no lock of ours its inode, size and mtime (an inode number alone
+   * is reused at once after an unlink).
+   */
+  identity: string;
 }
 
 export interface LockOptions {
@@ -85,6 +89,10 @@ function pidAlive(pid: number): boolean {
   }
 }
 
+function identityOf(owner: LockOwner | undefined, st: { ino: number; size: number; mtimeMs: number }): string {
+  return owner === undefined ? `file ${st.ino} ${st.size} ${st.mtimeMs}` : `nonce ${owner.nonce}`;
+}
+
 export function describeOwner(o: LockOwner): string {
   return `${o.command} (pid ${o.pid} on ${o.host}, since ${o.started})`;
 }
@@ -102,7 +110,7 @@ export function inspectLock(path: string, now = Date.now()): LockInfo | undefine
   }
   const name = (path.split('/').pop() ?? '').replace(/\.lock$/, '');
   const owner = parseOwner(text);
-  const base = { path, name, ino: st.ino };
+  const base = { path, name, identity: identityOf(owner, st) };
   if (owner === undefined) {
     const ageMs = now - st.mtimeMs;
     const expired = ageMs > ADD_MAX_AGE_MS;
@@ -139,7 +147,7 @@ export function listLocks(siloDir: string, now = Date.now()): LockInfo[] {
 
 /**
  * Removes the lock `info` describes. The file is first renamed aside and checked to be the one judged
- * (same inode): two processes breaking the same stale lock must not remove the lock one of them then took.
+ * (same nonce): two processes breaking the same stale lock must not remove the lock one of them then took.
  * False when the lock was already gone or had been replaced (a replacement is put back).
  */
 export function breakLock(info: LockInfo): boolean {
@@ -150,7 +158,7 @@ export function breakLock(info: LockInfo): boolean {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw e;
   }
-  if (statSync(aside).ino === info.ino) {
+  if (identityOf(parseOwner(readFileSync(aside, 'utf8')), statSync(aside)) === info.identity) {
     unlinkSync(aside);
     return true;
   }
