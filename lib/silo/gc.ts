@@ -21,7 +21,7 @@ import { fsyncDir } from '../io/atomic-write.js';
 import { ADD_LOCK_PREFIX, acquireUpkeepLock, breakLock, listLocks, oldestAddStart, type Lock } from './lock.js';
 import { copyPackEntry, finishAndCheck, newPackWriter, removeFiles, removeLooseFiles } from './pack-rewrite.js';
 import { writePackList } from './pack-list.js';
-import { retireFile, retirePack } from './retire.js';
+import { restoreSetAside, retireFile, retirePack } from './retire.js';
 import { Silo } from './silo.js';
 
 export type PackAction = 'untouched' | 'rewrite' | 'delete' | 'kept-by-keep-file' | 'too-recent';
@@ -126,7 +126,11 @@ export function gc(siloDir: string, keep: ReadonlySet<string>, options: GcOption
     // Taken under the lock and before the inventory: an add that starts later stamps what it touches later still.
     const now = options.now ?? Date.now();
     const sparedSince = Math.min(now - expire, oldestAddStart(silo.path, now) ?? Infinity);
-    return collect(silo, keep, options, sparedSince);
+    // What a prune that died had set aside and would have spared goes back before anything is judged.
+    const restored = options.prune ? restoreSetAside(silo.path, sparedSince) : [];
+    const report = collect(silo, keep, options, sparedSince);
+    if (restored.length > 0) report.notes.push(`put back what an interrupted prune had set aside: ${restored.join(', ')}`);
+    return report;
   } finally {
     lock?.release();
     silo.close();

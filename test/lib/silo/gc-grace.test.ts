@@ -2,8 +2,8 @@
 // since the cutoff is removed; the cutoff is the grace period before now, or the start of the oldest add
 // still announced in locks/ if that is earlier. Reusing an object freshens its file (freshen.ts).
 import test, { type ExecutionContext } from 'ava';
-import { existsSync, utimesSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, renameSync, utimesSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { holdsFresh } from '../../../lib/silo/freshen.js';
 import { gc } from '../../../lib/silo/gc.js';
 import { announceAdd } from '../../../lib/silo/lock.js';
@@ -107,4 +107,35 @@ test('retireFile puts back a file stamped since the cutoff, removes an older one
   t.is(retireFile(old, cutoff), 'removed');
   t.false(existsSync(old));
   t.is(retireFile(old, cutoff), 'gone');
+});
+
+test('what a prune killed midway had set aside goes back if it was fresh, and is cleared as a stray if not', (t) => {
+  const s = scene(t, false);
+  const aside = (path: string): string => {
+    const to = join(dirname(path), `.tmp-prune-${basename(path)}-4242-0badf00d`);
+    renameSync(path, to);
+    return to;
+  };
+  // A freshened loose object and a freshened pack, each caught set aside by a kill.
+  const looseAside = aside(s.loosePath);
+  const idx = s.pack.replace(/\.pack$/, '.idx');
+  aside(idx);
+  aside(s.pack);
+  t.false(existsSync(s.loosePath) || existsSync(s.pack));
+  // And an old one, which that prune was right to remove.
+  const silo = Silo.open(s.dir);
+  const oldPath = silo.loose.path(silo.path, silo.writeLoose('blob', Buffer.from('old and unreachable\n')).oid);
+  silo.close();
+  const oldAside = aside(oldPath);
+  backdate(oldAside);
+
+  const r = gc(s.dir, s.keep, { prune: true });
+  t.true(existsSync(s.loosePath) && existsSync(s.pack) && existsSync(idx));
+  t.false(existsSync(looseAside));
+  t.regex(r.notes.join('\n'), /put back what an interrupted prune had set aside/);
+  t.deepEqual(r.spared.oids, [s.deadLoose, ...s.deadPacked].sort(), 'back in place, and young: spared');
+  t.deepEqual(r.strays.map((f) => [f.path, f.action]), [[oldAside, 'remove']]);
+  t.false(existsSync(oldAside));
+  t.false(existsSync(oldPath));
+  t.true(verifySilo(s.dir).ok);
 });
