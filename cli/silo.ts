@@ -18,6 +18,8 @@ const COMMANDS: CommandEntry[] = [
     load: async () => (await import('./silo/repack.js')).repackCommand },
   { name: 'delta', summary: 'write a static delta between two versions under derived/deltas/ (for HTTP clients)',
     load: async () => (await import('./silo/delta.js')).deltaCommand },
+  { name: 'unlock', summary: 'show the silo\'s locks (locks/*.lock) and break those whose holder is gone (--force: all)',
+    load: async () => (await import('./silo/unlock.js')).unlockCommand },
   { name: 'publish', summary: 'rewrite the pack list (pack/packs) so a static web server can serve the silo',
     load: async () => (await import('./silo/publish.js')).publishCommand },
 ];

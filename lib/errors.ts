@@ -13,6 +13,8 @@ export type ErrorCode =
   | 'ERR_TREE_NAME' // a tree entry name git rejects ('', '.', '..', '/' or NUL inside)
   | 'ERR_STORE_NOT_FOUND' // a path that is neither a silo nor a git repository
   | 'ERR_SILO_CORRUPT' // a silo's marker or layout is wrong
+  | 'ERR_SILO_LOCKED' // a silo lock (locks/*.lock) is held by another process; data.owner says who
+  | 'ERR_SILO_BUSY' // other writers kept changing the silo while this one tried to record its change
   | 'ERR_TOO_LARGE' // a declared size beyond what we accept
   | 'ERR_TAR_CORRUPT' // a tar stream that breaks the format or ends early
   | 'ERR_UNSAFE_PATH' // a path that would escape its destination: '..', absolute, through a symlink

@@ -1,5 +1,6 @@
 // `silo gc`: what a keep list leaves unreachable in a silo; with --prune, remove it.
 import { readFileSync } from 'node:fs';
+import { parseDuration } from '../../lib/silo/duration.js';
 import { gc, parseKeepList, type GcReport } from '../../lib/silo/gc.js';
 import type { Command } from '../command.js';
 import { formatBytes } from '../progress.js';
@@ -10,12 +11,16 @@ function formatReport(r: GcReport): string {
   const lines = [`${r.silo}: ${r.objects} objects; keep list: ${r.keepListed} ids, ${r.live} objects here kept`];
   if (r.deltaBases.length > 0) lines.push(`  ${r.deltaBases.length} more kept as delta bases of packs that stay`);
   lines.push(`unreachable: ${r.unreachable.count} objects, ${formatBytes(r.unreachable.bytes)}`);
-  for (const f of r.loose) lines.push(`  loose ${f.path} (${formatBytes(f.bytes)})`);
+  if (r.spared.count > 0) {
+    lines.push(`spared: ${r.spared.count} more unreachable objects stay: the files holding them were written or freshened since ${r.sparedSince ?? 'ever'}`);
+  }
+  for (const f of r.loose) lines.push(`  loose ${f.path} (${formatBytes(f.bytes)})${f.action === 'too-recent' ? ': too recent to remove' : ''}`);
   for (const p of r.packs) {
     const what = p.action === 'untouched' ? 'nothing unreachable -> untouched'
       : p.action === 'delete' ? `all ${p.objects} objects unreachable -> delete`
         : p.action === 'rewrite' ? `${p.dead} of ${p.objects} objects unreachable (${formatBytes(p.deadBytes)}) -> rewrite without them`
-          : `${p.dead} of ${p.objects} objects unreachable, but it has a .keep file -> untouched`;
+          : p.action === 'too-recent' ? `${p.dead} of ${p.objects} objects unreachable, but the pack is too recent -> untouched`
+            : `${p.dead} of ${p.objects} objects unreachable, but it has a .keep file -> untouched`;
     lines.push(`  pack  ${p.pack}: ${what}`);
   }
   for (const f of r.strays) {
@@ -30,7 +35,7 @@ function formatReport(r: GcReport): string {
 
 export const gcCommand: Command = {
   name: 'gc',
-  help: `usage: silo gc [--prune] [--allow-empty] [--json] SILO --keep FILE|-
+  help: `usage: silo gc [--prune] [--prune-expire DURATION] [--lock-wait DURATION] [--allow-empty] [--json] SILO --keep FILE|-
 
 FILE ('-' for stdin) lists the object ids to keep, one per line: the output of 'medo reachable' for
 every medo directory that uses SILO. Blank lines are ignored; any other line that is not a 40-hex id is
@@ -44,22 +49,36 @@ the old pack goes .idx first, then .pack), a pack holding only unreachable objec
 holding none is not touched, nor is one with a .keep file. A kept object is never removed, nor a delta
 base that a pack left in place still needs. Survivors of rewritten packs are stored whole (no deltas).
 A prune whose keep list names none of the silo's objects is refused unless --allow-empty is given.
-What an interrupted writer left (temp files, a .pack whose .idx never landed) is listed as 'stray' and
-removed by --prune once it is an hour old; a younger one may belong to a writer at work.
-Do not run --prune while 'medo add' writes to the same silo: an object added meanwhile and not yet in
-the keep list may be removed.
+What an interrupted writer left (temp files, a .pack whose .idx never landed) is listed as 'stray'.
+
+Grace period (safe beside running 'medo add's): no file -- loose object, pack, stray -- written or
+freshened less than DURATION ago (--prune-expire, default 1h), or since the oldest 'medo add' still
+running began, is removed, whatever it holds; its unreachable objects are reported as spared. An add
+freshens what it reuses, so a prune never robs it. 'now' removes everything unreachable that no running
+add has touched; use it only when the keep list was made after every add it must cover had finished.
+'never' removes nothing. DURATION: now, never, or a number with s, m, h, d or w (90s, 30m, 2d).
+
+--prune holds the silo's upkeep lock (locks/upkeep.lock), as 'silo repack' does: one waits for the
+other up to --lock-wait (default 0: fail at once, exit 3, naming the holder; 'silo unlock' breaks a
+lock whose holder is gone).
 
 --json  print {silo, keepListed, objects, live, deltaBases, unreachable: {count, bytes, oids},
-        loose: [{oid, path, bytes}], strays: [{path, bytes, mtimeMs, kind, action}],
+        spared: {count, oids}, sparedSince, loose: [{oid, path, bytes, mtimeMs, action}],
+        strays: [{path, bytes, mtimeMs, kind, action}],
         packs: [{pack, objects, dead, deadBytes, action}], pruned, newPack, notes}
 `,
   run(args) {
     const { values, positionals } = parse({
       args,
       allowPositionals: true,
-      options: { keep: { type: 'string' }, prune: { type: 'boolean' }, 'allow-empty': { type: 'boolean' }, json: { type: 'boolean' } },
+      options: {
+        keep: { type: 'string' }, prune: { type: 'boolean' }, 'allow-empty': { type: 'boolean' }, json: { type: 'boolean' },
+        'prune-expire': { type: 'string' }, 'lock-wait': { type: 'string' },
+      },
     });
     if (positionals.length !== 1) usage('gc takes one silo directory');
+    const pruneExpireMs = parseDuration(values['prune-expire'] ?? '1h', '--prune-expire');
+    const lockWaitMs = parseDuration(values['lock-wait'] ?? '0', '--lock-wait');
     if (values.keep === undefined) usage('gc needs --keep FILE (or --keep - for stdin): the ids to keep, from medo reachable');
     let text: string;
     try {
@@ -68,7 +87,10 @@ the keep list may be removed.
       return usage(`--keep ${values.keep}: cannot read it (${(e as Error).message})`);
     }
     const keep = parseKeepList(text, values.keep === '-' ? '<stdin>' : values.keep);
-    const report = gc(positionals[0]!, keep, { prune: values.prune ?? false, allowEmpty: values['allow-empty'] ?? false });
+    const report = gc(positionals[0]!, keep, {
+      prune: values.prune ?? false, allowEmpty: values['allow-empty'] ?? false, pruneExpireMs, lockWaitMs,
+      command: `silo gc --prune ${positionals[0]}`,
+    });
     process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
     return EXIT_OK;
   },

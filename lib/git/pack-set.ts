@@ -46,6 +46,12 @@ export class PackSet {
         this.packs.push(PackFile.open(join(this.dir, name), this.options));
         added = true;
       } catch (e) {
+        // A pack being removed (gc and repack delete the .idx first, or set it aside to check its age)
+        // is not a problem: forget it, so that a later scan looks again should it come back.
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+          this.seen.delete(name);
+          continue;
+        }
         if (!isMedoError(e) && (e as NodeJS.ErrnoException).code === undefined) throw e;
         // An I/O error (an .idx whose .pack is gone, EACCES) is recorded as a MedoError like the rest, so
         // whoever reads `problems` can branch on a medo code.

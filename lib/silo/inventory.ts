@@ -12,6 +12,8 @@ export interface LooseFile {
   oid: string;
   path: string;
   bytes: number;
+  /** Written or last freshened (freshen.ts) then. */
+  mtimeMs: number;
 }
 
 export interface PackEntryInfo {
@@ -29,6 +31,8 @@ export interface PackInfo {
   bytes: number;
   /** A `.keep` file next to the pack: git's sign that no repack may touch it; we honour it too. */
   keep: boolean;
+  /** The .idx's mtime: when the pack was written or last freshened (freshen.ts). */
+  mtimeMs: number;
 }
 
 /**
@@ -82,7 +86,14 @@ export function looseFiles(siloDir: string, strays: StrayFile[] = []): LooseFile
       const path = join(objects, sub, name);
       if (name.startsWith(TEMP_PREFIX)) addStray(strays, path, 'temp');
       if (!LOOSE_NAME.test(name)) continue;
-      out.push({ oid: sub + name.slice(0, 38), path, bytes: statSync(path).size });
+      let st;
+      try {
+        st = statSync(path);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue; // packed and removed by a repack meanwhile
+        throw e;
+      }
+      out.push({ oid: sub + name.slice(0, 38), path, bytes: st.size, mtimeMs: st.mtimeMs });
     }
   }
   return out;
@@ -107,7 +118,14 @@ export function takeInventory(silo: Silo): SiloInventory {
   const notes = silo.packs.problems.map((e) => `pack not opened, left alone: ${e.message}`);
   const packs = silo.packs.list().map((pack): PackInfo => {
     const base = pack.path.replace(/\.pack$/, '');
-    return { pack, packPath: pack.path, idxPath: idxPathOf(pack), bytes: pack.pack.size + pack.index.src.size, keep: existsSync(`${base}.keep`) };
+    const idxPath = idxPathOf(pack);
+    let mtimeMs = -Infinity;
+    try {
+      mtimeMs = statSync(idxPath).mtimeMs;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e; // removed since it was opened: it stays open
+    }
+    return { pack, packPath: pack.path, idxPath, bytes: pack.pack.size + pack.index.src.size, keep: existsSync(`${base}.keep`), mtimeMs };
   });
   packs.sort((a, b) => (a.packPath < b.packPath ? -1 : a.packPath > b.packPath ? 1 : 0));
   const strays = packStrays(join(silo.path, 'pack'));

@@ -63,17 +63,32 @@ export function scanPacks(siloDir: string): PackListEntry[] {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e; // removed meanwhile: not listed
     }
   }
-  return out;
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
+
+const MAX_ROUNDS = 100;
+
+const sameEntries = (a: readonly PackListEntry[], b: readonly PackListEntry[]): boolean =>
+  a.length === b.length && a.every((e, i) => e.name === b[i]!.name && e.packBytes === b[i]!.packBytes && e.idxBytes === b[i]!.idxBytes);
 
 /**
  * Rewrites `siloDir/pack/packs` from what pack/ holds now (atomically). Returns the entries listed.
  * A silo without packs gets no list at all (readers take a missing list as "no packs"), so that a
  * silo pruned to nothing is an empty directory again.
+ *
+ * Concurrent writers need no lock: each one, after renaming its list into place, scans pack/ again and
+ * writes again if pack/ changed since its first scan. A writer whose stale list lands last therefore
+ * sees the difference and corrects it, so the list that stays always names every pack in place.
  */
 export function writePackList(siloDir: string): PackListEntry[] {
-  const entries = scanPacks(siloDir);
-  if (entries.length > 0) writeFileAtomic(join(siloDir, PACK_LIST), formatPackList(entries));
-  else rmSync(join(siloDir, PACK_LIST), { force: true });
-  return entries;
+  let entries = scanPacks(siloDir);
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    if (entries.length > 0) writeFileAtomic(join(siloDir, PACK_LIST), formatPackList(entries));
+    else rmSync(join(siloDir, PACK_LIST), { force: true });
+    const after = scanPacks(siloDir);
+    if (sameEntries(entries, after)) return entries;
+    entries = after;
+  }
+  throw new MedoError('ERR_SILO_BUSY', `${join(siloDir, PACK_LIST)}: pack/ changed on each of ${MAX_ROUNDS} rewrites; run 'silo publish ${siloDir}' once the writers are done`,
+    { path: join(siloDir, PACK_LIST) });
 }

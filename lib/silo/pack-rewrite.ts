@@ -15,7 +15,7 @@ import type { PackEntryInfo } from './inventory.js';
 import type { Silo } from './silo.js';
 
 // Files git may keep next to a pack; meaningless without it, so they go with it.
-const PACK_SIDECARS = ['.rev', '.bitmap', '.mtimes', '.promisor'];
+export const PACK_SIDECARS = ['.rev', '.bitmap', '.mtimes', '.promisor'];
 
 function corrupt(oid: string, path: string, why: string, offset?: number): MedoError {
   return new MedoError('ERR_OBJECT_CORRUPT', `${path}: ${oid}${offset === undefined ? '' : ` at offset ${offset}`}: ${why}`,

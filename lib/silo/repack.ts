@@ -15,6 +15,7 @@ import { DEFAULT_DELTA_PARAMS, type DeltaParams } from './delta-search.js';
 import { discard, runDeltaSearch, type FinishedSlice } from './delta-pool.js';
 import { planObjects, type PlanSource } from './delta-plan.js';
 import { packEntries, takeInventory } from './inventory.js';
+import { acquireUpkeepLock, type Lock } from './lock.js';
 import { finishAndCheck, newPackWriter, removeLooseFiles, removePacks } from './pack-rewrite.js';
 import { writePackList } from './pack-list.js';
 import { Silo } from './silo.js';
@@ -28,6 +29,10 @@ export interface RepackOptions {
   delta?: Partial<DeltaParams>;
   /** Threads for delta search (default: every core; 0: this thread only). */
   threads?: number;
+  /** How long to wait for a prune or another repack holding the upkeep lock (default 0: fail at once). */
+  lockWaitMs?: number;
+  /** What the upkeep lock shows while the repack holds it. */
+  command?: string;
 }
 
 export interface RepackReport {
@@ -78,7 +83,9 @@ export async function repack(siloDir: string, options: RepackOptions = {}): Prom
   if (!(limit > 0)) throw new MedoError('ERR_USAGE', `repack: smallerThan must be > 0, got ${limit}`);
   const params = deltaParams(options.delta);
   const silo = Silo.open(siloDir);
+  let lock: Lock | undefined;
   try {
+    lock = acquireUpkeepLock(silo.path, options.command ?? `silo repack ${silo.path}`, options.lockWaitMs);
     const inv = takeInventory(silo);
     const fold = inv.packs.filter((p) => !p.keep && p.pack.pack.size < limit);
     const stay = inv.packs.filter((p) => !fold.includes(p));
@@ -115,6 +122,7 @@ export async function repack(siloDir: string, options: RepackOptions = {}): Prom
       for (const s of slices) discard(s.fragment);
     }
     const written = finishAndCheck(writer, sources.keys());
+    writePackList(silo.path); // the new pack is listed before any old one goes
     removePacks(fold.map((p) => p.packPath), written?.name);
     writePackList(silo.path);
     removeLooseFiles(inv.loose.map((f) => f.path));
@@ -123,6 +131,7 @@ export async function repack(siloDir: string, options: RepackOptions = {}): Prom
       objects: sources.size, ...(written === undefined ? {} : { newPack: written.packPath }),
     };
   } finally {
+    lock?.release();
     silo.close();
   }
 }

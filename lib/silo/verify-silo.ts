@@ -72,6 +72,10 @@ export function verifySilo(dir: string, onObject?: () => void): SiloReport {
       try {
         pack = PackFile.open(path);
       } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+          report.notes.push(`${path} was removed while the silo was verified (a repack or prune at work)`);
+          continue;
+        }
         report.problems.push({ path, message: (e as Error).message });
         continue;
       }

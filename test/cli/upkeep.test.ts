@@ -55,15 +55,15 @@ test('medo reachable | silo gc --keep -: report, prune, and everything still ver
   t.is(reach.code, 0, reach.stderr);
   t.is(reach.stdout, `${w.keep.join('\n')}\n`);
 
-  const report = run('silo', ['gc', w.silo, '--keep', '-'], { input: reach.stdout });
+  const report = run('silo', ['gc', '--prune-expire', 'now', w.silo, '--keep', '-'], { input: reach.stdout });
   t.is(report.code, 0, report.stderr);
   t.regex(report.stdout, new RegExp(`unreachable: ${w.dead.length} objects`));
   t.regex(report.stdout, /4 of 5 objects unreachable \(\d+ bytes\) -> rewrite without them/, 'the pack also holds the shared blob');
   t.regex(report.stdout, /dry run: nothing removed/);
-  const json = JSON.parse(run('silo', ['gc', '--json', w.silo, '--keep', '-'], { input: reach.stdout }).stdout);
+  const json = JSON.parse(run('silo', ['gc', '--prune-expire', 'now', '--json', w.silo, '--keep', '-'], { input: reach.stdout }).stdout);
   t.deepEqual(json.unreachable.oids, w.dead);
 
-  const prune = run('silo', ['gc', '--prune', w.silo, '--keep', '-'], { input: reach.stdout });
+  const prune = run('silo', ['gc', '--prune-expire', 'now', '--prune', w.silo, '--keep', '-'], { input: reach.stdout });
   t.is(prune.code, 0, prune.stderr);
   t.regex(prune.stdout, new RegExp(`pruned: ${w.dead.length} objects removed`));
   const verify = run('silo', ['verify', w.silo]);
@@ -151,7 +151,7 @@ test('medo reachable --history keeps an old version from a previous commit; a co
   t.is(hist.stdout, `${[...new Set([...f.reach(v1), ...f.reach(v2)])].sort().join('\n')}\n`);
   t.regex(hist.stderr, new RegExp(`warning: [0-9a-f]{12}:deps\\.medo/python\\.treeptr: tree ${gone} is in no local silo .*collected`));
 
-  const gc = run('silo', ['gc', '--json', join(f.root, 's.silo'), '--keep', '-'], { input: hist.stdout });
+  const gc = run('silo', ['gc', '--prune-expire', 'now', '--json', join(f.root, 's.silo'), '--keep', '-'], { input: hist.stdout });
   t.is(JSON.parse(gc.stdout).unreachable.count, 0, 'the old version is kept');
 });
 

@@ -3,7 +3,7 @@
 // The file is streamed: read once, hashed (git id and sha256) and gzipped on the way into a temp file
 // that is renamed into place only when complete, so memory does not grow with the file.
 import { createHash } from 'node:crypto';
-import { closeSync, createWriteStream, existsSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync } from 'node:fs';
+import { closeSync, createWriteStream, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -11,6 +11,7 @@ import { createGzip } from 'node:zlib';
 import { MedoError } from '../../errors.js';
 import { fsyncDir, tempPathFor } from '../../io/atomic-write.js';
 import { objectHeader } from '../../oid.js';
+import { freshen } from '../../silo/freshen.js';
 import type { Silo } from '../../silo/silo.js';
 import type { IngestResult } from './session.js';
 
@@ -63,7 +64,8 @@ export async function ingestBlob(path: string, options: BlobIngestOptions): Prom
     // --blob promises a loose objects/xx/<id>.gz that `curl URL | gunzip` returns: a packed copy of the
     // same content (say, a file of a tree added earlier) does not keep that promise, so only a loose one
     // makes this write unnecessary.
-    if (existsSync(silo.loose.path(silo.path, oid))) {
+    // Freshened, so that a concurrent prune spares it (lib/silo/freshen.ts).
+    if (freshen(silo.loose.path(silo.path, oid))) {
       unlinkSync(tmp);
     } else {
       const fd = openSync(tmp, 'r');

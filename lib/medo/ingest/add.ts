@@ -5,6 +5,7 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { MedoError } from '../../errors.js';
+import { announceAdd, type Lock } from '../../silo/lock.js';
 import { MedoDir } from '../medo-dir.js';
 import { TREEPTR_EXT, writeTreeptr, type BuiltFrom, type Treeptr } from '../treeptr.js';
 import { ingestBlob } from './add-blob.js';
@@ -32,6 +33,8 @@ export interface AddRequest extends Omit<IngestOptions, 'silo'> {
    * (delta-base.ts). Only directories and tarballs are deltified.
    */
   deltaBase?: string | false;
+  /** What the add's entry in the silo's locks/ shows (default "medo add SRC OUT"). */
+  command?: string;
 }
 
 export interface AddReport extends IngestResult {
@@ -63,7 +66,11 @@ export async function medoAdd(req: AddRequest): Promise<AddReport> {
 
   const medo = MedoDir.containing(req.out);
   const silo = medo.writableSilo(req.silo);
+  // Announced from before the first object is looked up until the .treeptr names them all: a prune
+  // meanwhile spares what this add writes or reuses (lib/silo/lock.ts, gc.ts).
+  let announced: Lock | undefined;
   try {
+    announced = announceAdd(silo.path, req.command ?? `medo add ${req.src} ${req.out}`);
     const base = kind === 'blob' || req.deltaBase === false ? undefined : chooseDeltaBase(req.out, silo, req.deltaBase);
     const options: IngestOptions = { ...req, silo, ...(base === undefined ? {} : { baseFiles: base.files }) };
     let result: IngestResult;
@@ -85,6 +92,7 @@ export async function medoAdd(req: AddRequest): Promise<AddReport> {
     const changed = writeTreeptr(req.out, treeptr);
     return { ...result, kind, treeptr, changed, siloPath: silo.path, ...(base === undefined ? {} : { deltaBase: base.treeptr }) };
   } finally {
+    announced?.release();
     silo.close();
   }
 }

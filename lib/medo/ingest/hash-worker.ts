@@ -2,13 +2,14 @@
 // main thread when there is no pool: reads files, computes their git blob ids and deflates the ones the
 // silo does not hold yet, so the main thread only appends bytes to the pack.
 // Errors do not cross the thread boundary with their class or code, so they come back as data.
-import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { deflateSync } from 'node:zlib';
 import { MedoError, isMedoError, type ErrorCode, type ErrorData } from '../../errors.js';
 import { applyDelta } from '../../git/delta.js';
 import { DeltaIndex, MAX_DELTA_BASE, createDelta } from '../../git/delta-encode.js';
 import { OID_BYTES, hashObject } from '../../oid.js';
 import { deltaDepth } from '../../silo/delta-depth.js';
+import { holdsFresh } from '../../silo/freshen.js';
 import { Silo } from '../../silo/silo.js';
 
 export interface HashItem {
@@ -86,9 +87,9 @@ function openSilo(siloPath: string): Silo {
   return silo;
 }
 
+// Skipping an object the silo holds freshens its file, so a concurrent prune spares it (freshen.ts).
 function holds(silo: Silo | undefined, oid: string): boolean {
-  if (silo === undefined) return false;
-  return silo.packs.find(Buffer.from(oid, 'hex')) !== undefined || existsSync(silo.loose.path(silo.path, oid));
+  return silo !== undefined && holdsFresh(silo, oid);
 }
 
 function readWhole(path: string, maxSize: number): Buffer {

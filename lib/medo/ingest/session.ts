@@ -1,8 +1,8 @@
 // One import into a silo: blobs hashed on the pool, trees built from the entries, the metadata sidecar,
 // all appended to ONE new pack that becomes visible only when finish() succeeds. Objects the silo
 // already holds are skipped, so re-importing an unchanged tree writes nothing at all.
-import { existsSync } from 'node:fs';
 import type { PackWriter } from '../../git/pack-writer.js';
+import { holdsFresh } from '../../silo/freshen.js';
 import { writePackList } from '../../silo/pack-list.js';
 import type { Silo } from '../../silo/silo.js';
 import { TreeBuilder, type BlobRef, type Stat } from './build-tree.js';
@@ -48,11 +48,6 @@ export interface IngestResult {
 
 export const DEFAULT_MAX_FILE_SIZE = 4 * 1024 ** 3;
 
-/** Whether the silo holds `oid`, from the packs opened so far and the loose files (no rescan per miss). */
-export function siloHolds(silo: Silo, oid: string): boolean {
-  return silo.packs.find(Buffer.from(oid, 'hex')) !== undefined || existsSync(silo.loose.path(silo.path, oid));
-}
-
 export class IngestSession {
   readonly builder = new TreeBuilder();
   private readonly writer: PackWriter;
@@ -61,7 +56,7 @@ export class IngestSession {
 
   constructor(private readonly options: IngestOptions) {
     const { silo } = options;
-    this.writer = silo.packWriter({ level: options.level ?? 6, skip: (oid) => siloHolds(silo, oid) });
+    this.writer = silo.packWriter({ level: options.level ?? 6, skip: (oid) => holdsFresh(silo, oid) });
     try {
       this.hasher = new BlobHasher(this.writer, {
         threads: options.threads, siloPath: silo.path, level: options.level, maxSize: options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE,

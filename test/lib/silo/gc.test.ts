@@ -5,7 +5,7 @@ import test, { type ExecutionContext } from 'ava';
 import { existsSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { hashObject } from '../../../lib/oid.js';
-import { DEFAULT_STRAY_AGE_MS, gc, parseKeepList } from '../../../lib/silo/gc.js';
+import { DEFAULT_PRUNE_EXPIRE_MS, gc, parseKeepList } from '../../../lib/silo/gc.js';
 import { Silo } from '../../../lib/silo/silo.js';
 import { verifySilo } from '../../../lib/silo/verify-silo.js';
 import { git, verifyPack, type GitObject } from '../../helpers/git-fixture.js';
@@ -92,7 +92,7 @@ function assertKeptAndGone(t: ExecutionContext, dir: string, keep: Iterable<stri
 test('the report lists exactly the unreachable set, says what each file would become, and changes nothing', (t) => {
   const s = scene(t);
   const before = listing(s.dir);
-  const r = gc(s.dir, s.keep);
+  const r = gc(s.dir, s.keep, { pruneExpireMs: 0 });
   t.deepEqual(r.unreachable.oids, s.dead);
   t.is(r.unreachable.count, s.dead.length);
   t.is(r.objects, s.stored.length);
@@ -111,7 +111,7 @@ test('the report lists exactly the unreachable set, says what each file would be
 test('--prune keeps every kept object, removes the rest, rewrites the mixed pack and leaves the all-kept one', (t) => {
   const s = scene(t);
   const keptMtime = statSync(s.packs.allKept).mtimeMs;
-  const r = gc(s.dir, s.keep, { prune: true });
+  const r = gc(s.dir, s.keep, { prune: true, pruneExpireMs: 0 });
   t.true(r.pruned);
   t.deepEqual(r.unreachable.oids, s.dead);
   t.false(existsSync(s.packs.mixed));
@@ -127,7 +127,7 @@ test('--prune keeps every kept object, removes the rest, rewrites the mixed pack
   const mixedKept = s.f.reach(s.trees.C).filter((o) => s.keep.has(o));
   t.deepEqual(survivors, [...new Set(mixedKept)].sort());
 
-  const again = gc(s.dir, s.keep, { prune: true });
+  const again = gc(s.dir, s.keep, { prune: true, pruneExpireMs: 0 });
   t.is(again.unreachable.count, 0);
   t.true(again.packs.every((p) => p.action === 'untouched'));
   t.is(again.newPack, undefined);
@@ -141,13 +141,13 @@ test('after a crash between writing the new pack and deleting the old ones, a re
   s.f.store(silo, s.f.objects(s.f.reach(s.trees.C).filter((o) => s.keep.has(o))), 'pack');
   silo.close();
   rmSync(s.packs.allDead.replace(/\.pack$/, '.idx'));
-  const old = Date.now() - 2 * DEFAULT_STRAY_AGE_MS;
+  const old = Date.now() - 2 * DEFAULT_PRUNE_EXPIRE_MS;
   utimesSync(s.packs.allDead, old / 1000, old / 1000);
   // Readers see every kept object in that state (silo verify would flag the lone .pack until gc cleans it).
   assertKeptAndGone(t, s.dir, s.keep, s.stored, [], false);
   t.false(verifySilo(s.dir).ok);
 
-  const r = gc(s.dir, s.keep, { prune: true });
+  const r = gc(s.dir, s.keep, { prune: true, pruneExpireMs: 0 });
   t.deepEqual(r.strays.map((x) => [x.path, x.kind, x.action]), [[s.packs.allDead, 'pack-without-idx', 'remove']]);
   t.false(existsSync(s.packs.allDead));
   assertKeptAndGone(t, s.dir, s.keep, s.stored, s.dead);
@@ -160,7 +160,7 @@ test('strays too young to be a crash leftover are reported and left', (t) => {
   writeFileSync(young, 'partial');
   const oldTemp = join(s.dir, 'pack', '.tmp-pack.pack-1-11111111');
   writeFileSync(oldTemp, 'partial');
-  const old = Date.now() - 2 * DEFAULT_STRAY_AGE_MS;
+  const old = Date.now() - 2 * DEFAULT_PRUNE_EXPIRE_MS;
   utimesSync(oldTemp, old / 1000, old / 1000);
   const r = gc(s.dir, s.keep, { prune: true });
   t.deepEqual(r.strays.map((x) => [x.path, x.action]).sort(), [[oldTemp, 'remove'], [young, 'too-recent']].sort());
@@ -184,7 +184,7 @@ test('a pack whose REF_DELTA base lives in another pack keeps that base, even if
   writeFileSync(join(f.root, 's.silo', 'pack', `${name}.pack`), thin.pack);
   writeFileSync(join(f.root, 's.silo', 'pack', `${name}.idx`), thin.idx);
 
-  const r = gc(join(f.root, 's.silo'), new Set([result.oid]), { prune: true });
+  const r = gc(join(f.root, 's.silo'), new Set([result.oid]), { prune: true, pruneExpireMs: 0 });
   t.deepEqual(r.deltaBases, [base.oid]);
   t.deepEqual(r.unreachable.oids, [other.oid]);
   t.is(r.packs.find((p) => p.pack === basePack)!.action, 'rewrite');
@@ -209,7 +209,7 @@ test('deltas from a git pack survive a rewrite that drops their base: they are s
   const keep = new Set(f.reach(keepTree));
   t.false(keep.has(d.base!), 'the base is dropped');
   const stored = f.objects(oids);
-  gc(dir, keep, { prune: true });
+  gc(dir, keep, { prune: true, pruneExpireMs: 0 });
   assertKeptAndGone(t, dir, keep, stored, oids.filter((o) => !keep.has(o)));
 });
 
@@ -226,10 +226,10 @@ test('parseKeepList: one id per line, blank lines and CRLF fine, anything else n
 test('a prune that would remove every object is refused unless allowEmpty', (t) => {
   const s = scene(t);
   const before = listing(s.dir);
-  throwsCode(t, () => gc(s.dir, new Set(), { prune: true }), 'ERR_USAGE');
-  throwsCode(t, () => gc(s.dir, new Set(['0'.repeat(40)]), { prune: true }), 'ERR_USAGE');
+  throwsCode(t, () => gc(s.dir, new Set(), { prune: true, pruneExpireMs: 0 }), 'ERR_USAGE');
+  throwsCode(t, () => gc(s.dir, new Set(['0'.repeat(40)]), { prune: true, pruneExpireMs: 0 }), 'ERR_USAGE');
   t.deepEqual(listing(s.dir), before);
-  const r = gc(s.dir, new Set(), { prune: true, allowEmpty: true });
+  const r = gc(s.dir, new Set(), { prune: true, pruneExpireMs: 0, allowEmpty: true });
   t.is(r.unreachable.count, s.stored.length);
   t.deepEqual(readdirSync(join(s.dir, 'pack')), []);
   t.deepEqual(readdirSync(join(s.dir, 'objects')), []);
@@ -239,7 +239,7 @@ test('a prune that would remove every object is refused unless allowEmpty', (t) 
 test('a pack with a .keep file is left alone, and its objects are not counted as removable', (t) => {
   const s = scene(t);
   writeFileSync(s.packs.mixed.replace(/\.pack$/, '.keep'), '');
-  const r = gc(s.dir, s.keep, { prune: true });
+  const r = gc(s.dir, s.keep, { prune: true, pruneExpireMs: 0 });
   t.is(r.packs.find((p) => p.pack === s.packs.mixed)!.action, 'kept-by-keep-file');
   t.true(existsSync(s.packs.mixed));
   const inMixed = new Set([...s.f.reach(s.trees.C), ...s.f.reach(s.trees.D)]);

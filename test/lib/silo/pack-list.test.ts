@@ -46,7 +46,7 @@ test('gc --prune and repack rewrite the list; silo publish regenerates it', asyn
   t.is(r.status, 0, r.stderr);
   t.regex(r.stdout, /: 2 pack\(s\)\n$/);
   t.deepEqual(listed(silo.path), packsOnDisk(silo.path));
-  gc(silo.path, new Set(fx.reach(keep)), { prune: true });
+  gc(silo.path, new Set(fx.reach(keep)), { prune: true, pruneExpireMs: 0 });
   t.deepEqual(listed(silo.path), packsOnDisk(silo.path));
   writeFileSync(join(silo.path, PACK_LIST), '# medo pack list v1\n'); // stale
   const s2 = fx.silo('s');
