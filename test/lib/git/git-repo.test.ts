@@ -139,7 +139,7 @@ test('a corrupt loose object is ERR_OBJECT_CORRUPT; the rest still read', (t) =>
   assertReadsLikeGit(t, (oid) => repo.read(oid), others);
 });
 
-test('a broken pack is set aside as a problem; the other packs still read', (t) => {
+test('a broken pack is set aside as a problem; an index whose pack is gone is skipped; the other packs still read', (t) => {
   const dir = copyOfSource(t);
   git(dir, ['gc', '-q']);
   const packDir = join(dir, '.git', 'objects', 'pack');
@@ -148,5 +148,8 @@ test('a broken pack is set aside as a problem; the other packs still read', (t) 
   writeFileSync(join(packDir, 'pack-1111111111111111111111111111111111111111.idx'), 'an index without its pack');
   const repo = readsLikeGit(t, dir);
   const problems = repo.stores.flatMap((s) => (s as unknown as { packs: { problems: { code: string }[] } }).packs.problems);
-  t.deepEqual(problems.map((p) => p.code).sort(), ['ERR_PACK_CORRUPT', 'ERR_PACK_CORRUPT']);
+  // The garbage pack is a problem; the lone .idx is what a pack being removed by gc or repack looks like
+  // (its .pack goes first), so it is skipped without a problem and looked at again by the next scan.
+  t.deepEqual(problems.map((p) => p.code), ['ERR_PACK_CORRUPT']);
+  t.regex(problems[0]!.message, /pack-0{40}/);
 });
