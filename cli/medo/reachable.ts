@@ -1,53 +1,10 @@
 // `medo reachable`: the GC roots of medo directories, one object id per line, for `silo gc --keep`.
-import { relative, resolve, sep } from 'node:path';
-import { statSync } from 'node:fs';
-import { MedoDir } from '../../lib/medo/medo-dir.js';
 import { ReachableWalk, sortedIds, type Root } from '../../lib/medo/reachable.js';
 import { treeptrHistory } from '../../lib/medo/treeptr-history.js';
-import { TREEPTR_EXT, readTreeptr } from '../../lib/medo/treeptr.js';
+import { readTreeptr } from '../../lib/medo/treeptr.js';
 import type { Command } from '../command.js';
 import { EXIT_OK, parse, usage } from '../run.js';
-
-/** A path as the user would recognise it: relative to the working directory when under it. */
-function shown(abs: string): string {
-  const rel = relative(process.cwd(), abs);
-  return rel === '' ? '.' : rel.startsWith('..') ? abs : rel;
-}
-
-interface Group {
-  md: MedoDir;
-  /** Absolute paths of the current .treeptrs. */
-  treeptrs: Set<string>;
-  /** The paths given, for --history. */
-  args: string[];
-}
-
-function collectGroups(paths: readonly string[]): Map<string, Group> {
-  const groups = new Map<string, Group>();
-  for (const p of paths) {
-    const abs = resolve(p);
-    let isFile: boolean;
-    try {
-      isFile = statSync(abs).isFile();
-    } catch {
-      return usage(`${p}: no such file or directory`);
-    }
-    if (isFile && !abs.endsWith(TREEPTR_EXT)) usage(`${p} is a file but not a ${TREEPTR_EXT}`);
-    const md = MedoDir.containing(abs);
-    let g = groups.get(md.root);
-    if (g === undefined) groups.set(md.root, (g = { md, treeptrs: new Set(), args: [] }));
-    g.args.push(p);
-    if (isFile) {
-      g.treeptrs.add(abs);
-      continue;
-    }
-    const under = relative(md.root, abs);
-    for (const rel of md.treeptrs()) {
-      if (under === '' || rel === under || rel.startsWith(`${under}${sep}`)) g.treeptrs.add(resolve(md.root, rel));
-    }
-  }
-  return groups;
-}
+import { collectGroups, shown } from '../treeptr-args.js';
 
 export const reachableCommand: Command = {
   name: 'reachable',

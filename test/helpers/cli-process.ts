@@ -20,9 +20,9 @@ export function assertBuilt(...files: string[]): void {
   }
 }
 
-/** Runs `program args...` to its end; `stdin` is written to it and closed. */
-export function runCli(program: 'medo' | 'silo', args: readonly string[], stdin = ''): Promise<Ran> {
-  const env = { ...process.env, CI: '1' };
+/** Runs `program args...` to its end; `stdin` is written to it and closed; `extraEnv` adds to this process's environment. */
+export function runCli(program: 'medo' | 'silo', args: readonly string[], stdin = '', extraEnv: NodeJS.ProcessEnv = {}): Promise<Ran> {
+  const env = { ...process.env, CI: '1', ...extraEnv };
   for (const k of ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_OBJECT_DIRECTORY']) delete env[k];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(ROOT, 'bin', `${program}.js`), ...args], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
