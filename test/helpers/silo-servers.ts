@@ -20,7 +20,7 @@ export interface LogLine {
   range: string;
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.listen(0, '127.0.0.1', () => {
@@ -31,7 +31,7 @@ function freePort(): Promise<number> {
   });
 }
 
-function waitForPort(port: number, child: ChildProcess, stderr: () => string): Promise<void> {
+export function waitForPort(port: number, child: ChildProcess, stderr: () => string): Promise<void> {
   return new Promise((resolve, reject) => {
     let tries = 0;
     const attempt = (): void => {

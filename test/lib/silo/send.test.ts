@@ -12,6 +12,7 @@ import { Silo } from '../../../lib/silo/silo.js';
 import { verifySilo } from '../../../lib/silo/verify-silo.js';
 import { ROOT, assertBuilt, describeRun, runCli } from '../../helpers/cli-process.js';
 import type { GitObject } from '../../helpers/git-fixture.js';
+import { startSshd } from '../../helpers/sshd.js';
 import { UpkeepFixture, type FileSpec } from '../../helpers/upkeep-fixture.js';
 
 assertBuilt('cli/silo.js', 'cli/silo/send.js');
@@ -292,3 +293,53 @@ async function lyingSenderRaw(dest: string, lines: string[]): Promise<{ code: nu
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   return { code, stderr: err };
 }
+
+// Over ssh, to a real OpenSSH server on loopback.
+
+test('over ssh: an exact copy, only the missing objects move, a receiver killed mid-transfer leaves DEST as it was', async (t) => {
+  const s = setup(t, 3);
+  await repack(s.src, { threads: 0 });
+  const sshd = await startSshd(t, s.f.root);
+  const dest = join(s.f.root, 'far.silo');
+  const url = `ssh://${sshd.user}@127.0.0.1:${sshd.port}${dest}`;
+  const receiver = `${process.execPath} ${join(ROOT, 'bin', 'silo.js')} receive`;
+  const env = { MEDO_SSH_COMMAND: sshd.sshCommand };
+  const sendOver = (args: string[], stdin = '', receiverCmd = receiver): ReturnType<typeof runCli> =>
+    runCli('silo', ['send', '--json', '--receiver', receiverCmd, s.src, url, ...args], stdin, env);
+
+  const first = await sendOver([s.versions[0]!.treeptr]);
+  t.is(first.code, 0, `${describeRun(first)}\n${sshd.log()}`);
+  const v0 = unique(s.versions[0]!.objects);
+  t.like(JSON.parse(first.stdout), { objects: v0.length, created: true, dest: url });
+  holdsExactly(t, dest, v0);
+
+  // Killed mid-transfer (the receiver kills itself with SIGKILL once 2000 pack bytes are in).
+  const before = snapshot(dest);
+  const killed = await sendOver([s.medo], '', `MEDO_TEST_RECEIVE_DIE_AT=2000 ${receiver}`);
+  t.is(killed.code, 3, describeRun(killed));
+  t.regex(killed.stderr, /left as it was/);
+  t.deepEqual(snapshot(dest).filter((l) => !/^pack\/\.tmp-receive-/.test(l)), before, 'nothing new is visible');
+  t.deepEqual(verifySilo(dest).problems, []);
+
+  const r = await sendOver([s.medo]);
+  t.is(r.code, 0, describeRun(r));
+  const report = JSON.parse(r.stdout);
+  const all = unique(s.versions.flatMap((v) => v.objects));
+  const have = new Set(v0.map((o) => o.oid));
+  const lacking = all.filter((o) => !have.has(o.oid));
+  t.like(report, { offered: all.length, needed: lacking.length, objects: lacking.length });
+  t.true(report.deltas > 0);
+  t.is(statSync(join(dest, 'pack', `${report.pack}.pack`)).size, report.packBytes, 'the bytes counted are the pack that landed');
+  holdsExactly(t, dest, all);
+
+  const again = await sendOver([s.medo]);
+  t.is(again.code, 0, describeRun(again));
+  t.like(JSON.parse(again.stdout), { needed: 0, objects: 0, packBytes: 0 });
+
+  // A far side that is not a silo receive, and a host that refuses us, are clear errors.
+  const wrong = await sendOver([s.medo], '', 'cat');
+  t.is(wrong.code, 3, describeRun(wrong));
+  const refused = await runCli('silo', ['send', s.src, `ssh://nobody-here@127.0.0.1:${sshd.port}${dest}`, s.medo], '', env);
+  t.is(refused.code, 3, describeRun(refused));
+  t.regex(refused.stderr, /closed the connection|Permission denied/);
+});
