@@ -14,7 +14,7 @@
 // writes, and the objects it tells the sender it has are freshened, so a prune cannot take them away from
 // under the thin pack that will name them as delta bases.
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, openSync, readdirSync, renameSync, unlinkSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { MedoError, isMedoError } from '../errors.js';
@@ -123,7 +123,7 @@ export async function receive(dest: string, input: Readable, output: Writable, o
       lock.release();
     }
   } catch (e) {
-    for (const t of temps) if (existsSync(t)) unlinkSync(t);
+    for (const t of temps) rmSync(t, { force: true });
     const code = isMedoError(e) ? e.code : 'ERR_INTERNAL';
     await w.send({ op: 'error', code, message: (e as Error).message }).catch(() => undefined);
     throw e;

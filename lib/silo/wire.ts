@@ -1,8 +1,9 @@
 // The framing of `silo send` / `silo receive` (docs/formats.md, "The send protocol"): JSON messages, one
-// per line, and raw byte runs whose length a message announced. A reader never buffers more than one
-// line (of at most MAX_LINE_BYTES) beyond what it was asked for, so a peer cannot make it hold more.
+// per line, and raw byte runs whose length a message announced, read through a ByteQueue: a peer cannot
+// make the reader hold more than one line of at most MAX_LINE_BYTES (and one chunk) beyond what it asked for.
 import type { Readable, Writable } from 'node:stream';
 import { MedoError } from '../errors.js';
+import { ByteQueue } from '../tar/byte-queue.js';
 
 export const SEND_PROTOCOL = 'medo-send';
 export const SEND_VERSION = 1;
@@ -19,66 +20,35 @@ function protocolError(peer: string, why: string): MedoError {
 
 /** Reads lines and byte runs from a stream, in order. */
 export class WireReader {
-  private buf: Buffer = Buffer.alloc(0);
-  private readonly chunks: AsyncIterator<Buffer>;
-  private ended = false;
+  private readonly queue: ByteQueue;
 
   /** `peer` names the other side in errors ("the receiver on host", "the sender"). */
   constructor(stream: Readable, readonly peer: string) {
-    this.chunks = (stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
-  }
-
-  private async more(): Promise<boolean> {
-    if (this.ended) return false;
-    const r = await this.chunks.next();
-    if (r.done === true) {
-      this.ended = true;
-      return false;
-    }
-    this.buf = this.buf.length === 0 ? r.value : Buffer.concat([this.buf, r.value]);
-    return true;
+    this.queue = new ByteQueue((stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]());
   }
 
   /** The next message; `what` says what was expected, for the error when the stream ends or breaks. */
   async message(what: string): Promise<Message> {
-    for (;;) {
-      const nl = this.buf.indexOf(10);
-      if (nl >= 0) {
-        const line = this.buf.subarray(0, nl).toString('utf8');
-        this.buf = this.buf.subarray(nl + 1);
-        let m: unknown;
-        try {
-          m = JSON.parse(line);
-        } catch {
-          throw protocolError(this.peer, `sent a line that is not JSON where ${what} was expected: ${JSON.stringify(line.slice(0, 80))}`);
-        }
-        if (typeof m !== 'object' || m === null || Array.isArray(m) || typeof (m as Message).op !== 'string') {
-          throw protocolError(this.peer, `sent a message without an "op" where ${what} was expected`);
-        }
-        return m as Message;
-      }
-      if (this.buf.length > MAX_LINE_BYTES) throw protocolError(this.peer, `sent a line longer than ${MAX_LINE_BYTES} bytes`);
-      if (!(await this.more())) throw protocolError(this.peer, `closed the connection where ${what} was expected`);
+    const got = await this.queue.readLine(MAX_LINE_BYTES);
+    if (got === 'too-long') throw protocolError(this.peer, `sent a line longer than ${MAX_LINE_BYTES} bytes`);
+    if (got === 'end') throw protocolError(this.peer, `closed the connection where ${what} was expected`);
+    const line = got.toString('utf8');
+    let m: unknown;
+    try {
+      m = JSON.parse(line);
+    } catch {
+      throw protocolError(this.peer, `sent a line that is not JSON where ${what} was expected: ${JSON.stringify(line.slice(0, 80))}`);
     }
+    if (typeof m !== 'object' || m === null || Array.isArray(m) || typeof (m as Message).op !== 'string') {
+      throw protocolError(this.peer, `sent a message without an "op" where ${what} was expected`);
+    }
+    return m as Message;
   }
 
   /** Passes exactly `n` bytes to `sink`, chunk by chunk. */
   async bytes(n: number, what: string, sink: (chunk: Buffer) => void): Promise<void> {
-    let left = n;
-    while (left > 0) {
-      if (this.buf.length === 0 && !(await this.more())) {
-        throw protocolError(this.peer, `closed the connection after ${n - left} of the ${n} bytes of ${what}`);
-      }
-      const take = Math.min(left, this.buf.length);
-      sink(this.buf.subarray(0, take));
-      this.buf = this.buf.subarray(take);
-      left -= take;
-    }
-  }
-
-  /** Whether the peer has closed its side with nothing more to read. */
-  async atEnd(): Promise<boolean> {
-    return this.buf.length === 0 && !(await this.more());
+    const got = await this.queue.forward(n, sink);
+    if (got < n) throw protocolError(this.peer, `closed the connection after ${got} of the ${n} bytes of ${what}`);
   }
 }
 

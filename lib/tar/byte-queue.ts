@@ -1,5 +1,6 @@
-// Bytes pulled from an async iterator of chunks on demand: the tar reader asks for exact lengths and
-// never holds more than what it asked for plus one chunk.
+// Bytes pulled from an async iterator of chunks on demand: the tar reader asks for exact lengths, the
+// send protocol (lib/silo/wire.ts) for lines and byte runs, and neither holds more than what it asked
+// for plus one chunk (a line: at most its bound plus one chunk).
 
 export class ByteQueue {
   private chunks: Buffer[] = [];
@@ -79,14 +80,48 @@ export class ByteQueue {
     return out;
   }
 
-  /** Consumes `n` bytes without keeping them; false when the stream ends first. */
-  async skip(n: number): Promise<boolean> {
+  /** Passes the next `n` bytes to `sink` piece by piece as they arrive; returns how many (fewer when the stream ends first). */
+  async forward(n: number, sink?: (piece: Buffer) => void): Promise<number> {
     let left = n;
     while (left > 0) {
-      if (this.buffered === 0 && !(await this.pull())) return false;
-      left -= this.consume(left);
+      if (this.buffered === 0 && !(await this.pull())) break;
+      left -= this.consume(left, sink);
     }
-    return true;
+    return n - left;
+  }
+
+  /** Consumes `n` bytes without keeping them; false when the stream ends first. */
+  async skip(n: number): Promise<boolean> {
+    return (await this.forward(n)) === n;
+  }
+
+  /**
+   * The bytes up to the next newline (which is consumed, not returned); 'end' when the stream ends first,
+   * 'too-long' when `max` bytes have come without one.
+   */
+  async readLine(max: number): Promise<Buffer | 'end' | 'too-long'> {
+    let scanned = 0; // bytes of the buffered chunks already searched
+    for (;;) {
+      let skip = scanned;
+      let at = 0; // bytes before the chunk being searched
+      for (let i = 0; i < this.chunks.length; i++) {
+        const start = i === 0 ? this.first : 0;
+        const len = this.chunks[i]!.length - start;
+        if (skip < len) {
+          const nl = this.chunks[i]!.indexOf(10, start + skip);
+          if (nl >= 0) {
+            const line = (await this.readExact(at + nl - start))!;
+            this.consume(1);
+            return line;
+          }
+        }
+        skip = Math.max(0, skip - len);
+        at += len;
+      }
+      scanned = this.buffered;
+      if (scanned > max) return 'too-long';
+      if (!(await this.pull())) return 'end';
+    }
   }
 
   /** Reads and discards everything left. */
