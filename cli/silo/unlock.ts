@@ -49,7 +49,7 @@ Exit status: 0 when no lock is left held, 1 when one is.
       return { lock: l, action };
     });
     if (values.json) {
-      process.stdout.write(`${JSON.stringify({ silo: dir, locks: done.map((d) => ({ ...d.lock, identity: undefined, action: d.action })) }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ silo: dir, locks: done.map((d) => ({ ...d.lock, identity: undefined, mtimeMs: undefined, action: d.action })) }, null, 2)}\n`);
     } else {
       const lines = done.map((d) => formatLock(d.lock, d.action));
       process.stdout.write(`${lines.length === 0 ? `${dir}: no locks` : lines.join('\n')}\n`);

@@ -49,6 +49,11 @@ export interface LockInfo {
   /** Why it is in that state, for messages. */
   why: string;
   /**
+   * The lock file's mtime: written before anything its holder then writes, by the same (coarse,
+   * tick-granular) file system clock that stamps those files, so it is what their times compare with.
+   */
+  mtimeMs: number;
+  /**
    * Identity of the file judged, so that breaking it cannot remove a newer lock of the same name: the
    * lock's nonce, or for a file that is no lock of ours its inode, size and mtime (an inode number alone
    * is reused at once after an unlink).
@@ -110,7 +115,7 @@ export function inspectLock(path: string, now = Date.now()): LockInfo | undefine
   }
   const name = (path.split('/').pop() ?? '').replace(/\.lock$/, '');
   const owner = parseOwner(text);
-  const base = { path, name, identity: identityOf(owner, st) };
+  const base = { path, name, identity: identityOf(owner, st), mtimeMs: st.mtimeMs };
   if (owner === undefined) {
     const ageMs = now - st.mtimeMs;
     const expired = ageMs > ADD_MAX_AGE_MS;
@@ -256,7 +261,9 @@ export function oldestAddStart(siloDir: string, now = Date.now()): number | unde
   let oldest: number | undefined;
   for (const l of listLocks(siloDir, now)) {
     if (!l.name.startsWith(ADD_LOCK_PREFIX) || l.state !== 'held') continue;
-    const started = l.owner === undefined ? now - l.ageMs : Date.parse(l.owner.started);
+    // `started` is read off a fine clock; the add's files get coarse file times that may read a tick
+    // earlier than it. The lock file's own mtime, from that coarse clock, is never later than theirs.
+    const started = Math.min(l.mtimeMs, l.owner === undefined ? now - l.ageMs : Date.parse(l.owner.started));
     if (oldest === undefined || started < oldest) oldest = started;
   }
   return oldest;
