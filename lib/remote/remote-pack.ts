@@ -142,7 +142,7 @@ export class RemotePack {
     if (have !== undefined) return have;
     if (!(offset >= PACK_HEADER_BYTES && end > offset)) fail(`entry bounds [${offset}, ${end}) are impossible`);
     const bytes = fetched?.get(offset) ?? await this.http.get(this.url, { range: { start: offset, end: end - 1 }, noCache });
-    if (bytes === undefined) throw new MedoError('ERR_REMOTE', `${this.url}: the pack is listed but the server has no such file (404)`, { path: this.url, url: this.url });
+    if (bytes === undefined) throw new MedoError('ERR_REMOTE', `${this.url}: the pack is listed but the server has no such file (404)`, { path: this.url, url: this.url, gone: true });
     if (bytes.length !== end - offset) fail(`the server sent ${bytes.length} bytes for a ${end - offset}-byte entry`);
     const h = parseEntryHeader(bytes, offset, this.url);
     const zdata = bytes.subarray(h.headerLength);

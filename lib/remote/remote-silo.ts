@@ -19,6 +19,8 @@ import { RemotePack, type RemotePackOptions } from './remote-pack.js';
 
 /** How long a silo whose pack list could not be fetched is taken as down. */
 const RETRY_DOWN_AFTER_MS = 30_000;
+/** A miss in a pack list older than this reads the list again: the silo may have been republished. */
+const RELIST_AFTER_MS = 10_000;
 
 export interface FetchedObject {
   object: RawObject;
@@ -29,6 +31,7 @@ export interface FetchedObject {
 export class RemoteSilo {
   private packs: Promise<RemotePack[]> | undefined;
   private failedAt: number | undefined;
+  private listedAt = 0;
 
   /** `url` ends with '/'. */
   constructor(
@@ -36,16 +39,27 @@ export class RemoteSilo {
     private readonly http: HttpClient,
     private readonly cacheDir: string,
     private readonly packOptions: RemotePackOptions,
+    private readonly relistAfterMs = RELIST_AFTER_MS,
   ) {}
 
   /** The object as the server has it (unverified), or undefined when this silo does not hold it. */
   async read(oid: string, noCache = false): Promise<FetchedObject | undefined> {
     const key = Buffer.from(oid, 'hex');
-    for (const p of await this.packList()) {
-      if (!p.has(key)) continue;
-      const object = await p.read(key, noCache);
-      if (object !== undefined) return { object, url: p.url };
+    // A silo copied to a web server is republished in place (docs/operations.md, "Static copies"): the
+    // list this reader holds may name a pack the copy has since deleted, or miss one it has since got.
+    // Either way the list is read again, once, before the object is taken as gone or missing.
+    const listed = this.packList();
+    let found: FetchedObject | undefined;
+    try {
+      found = await this.readPacked(await listed, key, noCache);
+    } catch (e) {
+      if ((e as MedoError).data?.gone !== true) throw e;
+      found = await this.readPacked(await this.relist(listed), key, noCache);
     }
+    if (found === undefined && Date.now() - this.listedAt >= this.relistAfterMs) {
+      found = await this.readPacked(await this.relist(listed), key, noCache);
+    }
+    if (found !== undefined) return found;
     const url = `${this.url}objects/${oid.slice(0, 2)}/${oid.slice(2)}.gz`;
     const gz = await this.http.get(url, { noCache });
     if (gz === undefined) return undefined;
@@ -67,24 +81,57 @@ export class RemoteSilo {
     return (await this.packList()).find((p) => p.has(key));
   }
 
+  private async readPacked(packs: readonly RemotePack[], key: Buffer, noCache: boolean): Promise<FetchedObject | undefined> {
+    for (const p of packs) {
+      if (!p.has(key)) continue;
+      const object = await p.read(key, noCache);
+      if (object !== undefined) return { object, url: p.url };
+    }
+    return undefined;
+  }
+
   /** The packs the silo's pack list names, with their indexes (fetched once, then read from the cache). */
   packList(): Promise<RemotePack[]> {
     if (this.packs === undefined || (this.failedAt !== undefined && Date.now() - this.failedAt > RETRY_DOWN_AFTER_MS)) {
       this.failedAt = undefined;
-      const p = this.loadPacks();
-      // A failure is remembered for a while, so that every object does not pay the timeout and the
-      // retries again on a server that is down (the next silo answers meanwhile); then it is asked again.
-      p.catch(() => {
-        this.failedAt = Date.now();
-      });
-      this.packs = p;
+      this.setPacks(this.loadPacks(false));
     }
-    return this.packs;
+    return this.packs!;
   }
 
-  private async loadPacks(): Promise<RemotePack[]> {
+  /**
+   * The pack list read again, past any cache on the way, unless someone already did since `seen` was
+   * the list: concurrent reads that all meet the same stale list share one new fetch.
+   */
+  private relist(seen: Promise<RemotePack[]>): Promise<RemotePack[]> {
+    if (this.packs === seen) this.setPacks(this.loadPacks(true));
+    return this.packs!;
+  }
+
+  private setPacks(p: Promise<RemotePack[]>): void {
+    // A failure is remembered for a while, so that every object does not pay the timeout and the
+    // retries again on a server that is down (the next silo answers meanwhile); then it is asked again.
+    p.then(() => {
+      this.listedAt = Date.now();
+    }, () => {
+      this.failedAt = Date.now();
+    });
+    this.packs = p;
+  }
+
+  private async loadPacks(noCache: boolean): Promise<RemotePack[]> {
+    try {
+      return await this.loadPacksOnce(noCache);
+    } catch (e) {
+      // The list was read just before the copy deleted a pack it names: the new list will not name it.
+      if ((e as MedoError).data?.gone !== true) throw e;
+      return this.loadPacksOnce(true);
+    }
+  }
+
+  private async loadPacksOnce(noCache: boolean): Promise<RemotePack[]> {
     const listUrl = `${this.url}${PACK_LIST}`;
-    const text = await this.http.get(listUrl);
+    const text = await this.http.get(listUrl, { noCache });
     if (text === undefined) return []; // a silo of loose objects only, or one published without a pack list
     const entries = parsePackList(text.toString('utf8'), listUrl);
     const dir = remoteIdxDir(this.cacheDir, this.url);
@@ -104,7 +151,7 @@ export class RemoteSilo {
     const url = `${this.url}pack/${name}.idx`;
     let buf = await this.http.get(url);
     if (buf !== undefined && !idxIntact(buf, bytes)) buf = await this.http.get(url, { noCache: true });
-    if (buf === undefined) throw new MedoError('ERR_REMOTE', `${url}: listed in ${PACK_LIST} but not on the server (404): republish the silo`, { path: url, url });
+    if (buf === undefined) throw new MedoError('ERR_REMOTE', `${url}: listed in ${PACK_LIST} but not on the server (404): republish the silo`, { path: url, url, gone: true });
     if (!idxIntact(buf, bytes)) {
       throw new MedoError('ERR_REMOTE', `${url}: the index is not the ${bytes} bytes its pack list names, or fails its own checksum`, { path: url, url });
     }

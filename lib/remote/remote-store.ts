@@ -39,6 +39,8 @@ export interface RemoteStoreOptions extends HttpOptions {
   wholePacks?: boolean;
   /** Local silos listed in SILO.json: consulted first, never copied into the cache. */
   local?: ObjectStore;
+  /** A miss in a pack list older than this many ms reads the list again (default 10 s). */
+  relistAfterMs?: number;
 }
 
 // The ids whose fetch the current async call chain is inside of: a REF_DELTA base among them means the
@@ -67,7 +69,7 @@ export class RemoteStore {
       local: (oid: string) => (this.cache.has(oid) ? this.cache.read(oid) : undefined),
       onResolved: (oid: string, obj: RawObject) => this.keep(oid, obj),
     };
-    this.remotes = urls.map((u) => new RemoteSilo(u, this.http, cache.path, packOptions));
+    this.remotes = urls.map((u) => new RemoteSilo(u, this.http, cache.path, packOptions, options.relistAfterMs));
   }
 
   /** The object, from the cache or fetched (verified) into it. Throws when no silo has it intact. */
