@@ -246,8 +246,9 @@ function prunePlan(silo: Silo, report: GcReport, packs: PackState[], live: Reado
     }
   }
   // Every survivor is now in the new pack or in a pack that stays: the old files can go, once the pack
-  // list names the new pack (a remote reader holding the old list still finds the old packs meanwhile).
-  writePackList(silo.path);
+  // list names the new pack and no longer the old ones (a remote reader holding the old list meets a 404
+  // for a pack deleted below and reads the list again; one that a prune spares is listed again after).
+  writePackList(silo.path, new Set(remove.map((p) => basename(p, '.pack')).filter((n) => n !== newName)));
   const sparedFiles: string[] = [];
   const removedDirs = new Set<string>();
   for (const p of remove) {

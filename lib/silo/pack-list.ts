@@ -79,13 +79,18 @@ const sameEntries = (a: readonly PackListEntry[], b: readonly PackListEntry[]): 
  * Concurrent writers need no lock: each one, after renaming its list into place, scans pack/ again and
  * writes again if pack/ changed since its first scan. A writer whose stale list lands last therefore
  * sees the difference and corrects it, so the list that stays always names every pack in place.
+ *
+ * `going` names packs (`pack-<hex>`) about to be deleted: they are left out, so that a writer killed
+ * while deleting them leaves a list that names nothing missing (a remote reader holding the older list
+ * that names them meets a 404 and reads the list again).
  */
-export function writePackList(siloDir: string): PackListEntry[] {
-  let entries = scanPacks(siloDir);
+export function writePackList(siloDir: string, going: ReadonlySet<string> = new Set()): PackListEntry[] {
+  const scan = (): PackListEntry[] => scanPacks(siloDir).filter((e) => !going.has(e.name));
+  let entries = scan();
   for (let round = 0; round < MAX_ROUNDS; round++) {
     if (entries.length > 0) writeFileAtomic(join(siloDir, PACK_LIST), formatPackList(entries));
     else rmSync(join(siloDir, PACK_LIST), { force: true });
-    const after = scanPacks(siloDir);
+    const after = scan();
     if (sameEntries(entries, after)) return entries;
     entries = after;
   }

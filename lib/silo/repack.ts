@@ -10,6 +10,7 @@
 // that git's own tools accept. Bases are only objects of the new pack, never of packs that stay.
 // Existing deltas are not reused: every object is read back, checked against its id and searched anew
 // (git's `repack -f`). Whole entries that stay whole keep their zlib data byte for byte.
+import { basename } from 'node:path';
 import { MedoError } from '../errors.js';
 import { DEFAULT_DELTA_PARAMS, type DeltaParams } from './delta-search.js';
 import { discard, runDeltaSearch, type FinishedSlice } from './delta-pool.js';
@@ -122,7 +123,8 @@ export async function repack(siloDir: string, options: RepackOptions = {}): Prom
       for (const s of slices) discard(s.fragment);
     }
     const written = finishAndCheck(writer, sources.keys());
-    writePackList(silo.path); // the new pack is listed before any old one goes
+    // The new pack is listed, and the old ones not, before any old one goes.
+    writePackList(silo.path, new Set(fold.map((p) => basename(p.packPath, '.pack')).filter((n) => n !== written?.name)));
     removePacks(fold.map((p) => p.packPath), written?.name);
     writePackList(silo.path);
     removeLooseFiles(inv.loose.map((f) => f.path));

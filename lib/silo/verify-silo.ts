@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { PackFile } from '../git/pack-file.js';
 import { verifyPack, type Problem } from '../git/verify-pack.js';
 import { TEMP_PREFIX } from '../io/atomic-write.js';
-import { PACK_LIST, formatPackList, scanPacks } from './pack-list.js';
+import { PACK_LIST, formatPackList, parsePackList, scanPacks, type PackListEntry } from './pack-list.js';
 import { HEX2, LOOSE_NAME, list } from './inventory.js';
 import { Silo } from './silo.js';
 
@@ -105,7 +105,27 @@ function checkPackList(dir: string, present: boolean, report: SiloReport): void 
     if (expected.length > 0) report.notes.push(`${path} is missing: served over HTTP, this silo shows no packs (run 'silo publish ${dir}')`);
     return;
   }
-  if (readFileSync(path, 'utf8') !== formatPackList(expected)) {
-    report.problems.push({ path, message: `does not list exactly the packs in pack/ (run 'silo publish ${dir}')` });
+  const text = readFileSync(path, 'utf8');
+  if (text === formatPackList(expected)) return;
+  let listed: PackListEntry[];
+  try {
+    listed = parsePackList(text, path);
+  } catch (e) {
+    report.problems.push({ path, message: `${(e as Error).message.replace(`${path}: `, '')} (run 'silo publish ${dir}')` });
+    return;
   }
+  // A list that names a pack not in place (or not at its size) sends web readers to a 404 or a wrong
+  // range: damage. One that only lacks packs is a writer at work, or one killed between renaming its
+  // pack into place and listing it: nothing listed is unreadable, and the next writer lists the rest.
+  const inPlace = new Map(expected.map((e) => [e.name, e]));
+  const wrong = listed.filter((e) => {
+    const have = inPlace.get(e.name);
+    return have === undefined || have.packBytes !== e.packBytes || have.idxBytes !== e.idxBytes;
+  });
+  if (wrong.length > 0 || new Set(listed.map((e) => e.name)).size !== listed.length || formatPackList(listed) !== text) {
+    report.problems.push({ path, message: `does not list exactly the packs in pack/ (run 'silo publish ${dir}')` });
+    return;
+  }
+  const unlisted = expected.filter((e) => !listed.some((l) => l.name === e.name)).map((e) => e.name);
+  report.notes.push(`${path} does not list ${unlisted.join(', ')} yet: web readers do not see ${unlisted.length === 1 ? 'it' : 'them'} (the next writer, or 'silo publish ${dir}', lists ${unlisted.length === 1 ? 'it' : 'them'})`);
 }
