@@ -40,7 +40,9 @@ export class PackSet {
     }
     let added = false;
     for (const name of names.sort()) {
-      if (!name.endsWith('.idx') || this.seen.has(name)) continue;
+      // Only packs in place: a writer's temp files (medo's `.tmp-*`, rsync's `.pack-*.idx.XXXXXX`: all
+      // hidden) hold objects that are not in the silo until renamed, and a killed writer's stay strays.
+      if (!name.endsWith('.idx') || name.startsWith('.') || this.seen.has(name)) continue;
       this.seen.add(name);
       try {
         this.packs.push(PackFile.open(join(this.dir, name), this.options));

@@ -1,6 +1,6 @@
 // Silos: the layout init creates, loose objects that plain tools can read (`gunzip` gives the file, and
 // its name is what `git hash-object` says), packs git accepts, and typed errors for broken markers and
-// broken objects.
+import { mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -131,4 +131,19 @@ test('corrupt loose silo objects are ERR_OBJECT_CORRUPT', (t) => {
   }
   writeFileSync(loosePath(silo, oid), good);
   t.deepEqual(silo.read(oid), { type: 'blob', content });
+});
+
+test('a pack under a temp name (a writer killed before its rename) holds nothing the silo has', (t) => {
+  const dir = join(tempDir(t), 's.silo');
+  const silo = Silo.init(dir);
+  const w = silo.packWriter();
+  const oid = w.add('blob', Buffer.from('only in the temp pack\n'));
+  const written = w.finish()!;
+  silo.close();
+  // What `silo receive` leaves when killed between writing its pack and renaming it into place.
+  for (const ext of ['pack', 'idx']) renameSync(join(dir, 'pack', `${written.name}.${ext}`), join(dir, 'pack', `.tmp-receive-1-abcd1234.${ext}`));
+  const again = Silo.open(dir);
+  t.teardown(() => again.close());
+  t.false(again.has(oid));
+  t.is(again.read(oid), undefined);
 });
