@@ -52,5 +52,15 @@ export function isMedoError(e: unknown): e is MedoError {
     (e as { code: string }).code.startsWith('ERR_') && 'data' in e;
 }
 
+/**
+ * `e` with the object being read named in its message (and as data.object): a hostile entry deep in a
+ * delta chain is reported by pack offset, while whoever asked knows the object by its id. Anything else
+ * (not a MedoError, or one that names the object already) is returned as it is.
+ */
+export function readingObject(e: unknown, oid: string): unknown {
+  if (!(e instanceof MedoError) || e.message.includes(oid)) return e;
+  return new MedoError(e.code, `${e.message} (reading object ${oid})`, { ...e.data, object: oid, oid: e.data.oid ?? oid }, e.cause === undefined ? undefined : { cause: e.cause });
+}
+
 export const packCorrupt = (message: string, data: ErrorData, cause?: unknown): MedoError =>
   new MedoError('ERR_PACK_CORRUPT', message, data, { cause });

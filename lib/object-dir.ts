@@ -1,7 +1,7 @@
 // One directory of objects: loose files plus a directory of packs. A git repository's `objects/` and a
 // silo are both this shape; they differ only in how a loose object is named and encoded.
 import { existsSync, readFileSync } from 'node:fs';
-import { MedoError } from './errors.js';
+import { MedoError, readingObject } from './errors.js';
 import { DEFAULT_LIMITS, type BaseResolver, type PackFileOptions, type RawObject, type ReadLimits } from './git/pack-file.js';
 import { PackSet } from './git/pack-set.js';
 import { assertOid } from './oid.js';
@@ -32,16 +32,20 @@ export class ObjectDir implements ObjectStore {
 
   read(oid: string): RawObject | undefined {
     const key = Buffer.from(assertOid(oid), 'hex');
-    const hit = this.packs.find(key);
-    if (hit !== undefined) return hit.pack.readAt(hit.offset, this.external);
-    const loose = this.readLoose(oid);
-    if (loose !== undefined) return loose;
-    // A writer may have added a pack since we scanned (git's reprepare_packed_git does the same).
-    if (this.packs.rescan()) {
-      const again = this.packs.find(key);
-      if (again !== undefined) return again.pack.readAt(again.offset, this.external);
+    try {
+      const hit = this.packs.find(key);
+      if (hit !== undefined) return hit.pack.readAt(hit.offset, this.external);
+      const loose = this.readLoose(oid);
+      if (loose !== undefined) return loose;
+      // A writer may have added a pack since we scanned (git's reprepare_packed_git does the same).
+      if (this.packs.rescan()) {
+        const again = this.packs.find(key);
+        if (again !== undefined) return again.pack.readAt(again.offset, this.external);
+      }
+      return undefined;
+    } catch (e) {
+      throw readingObject(e, oid);
     }
-    return undefined;
   }
 
   readLoose(oid: string): RawObject | undefined {

@@ -4,7 +4,7 @@
 //
 // Pack layout (https://git-scm.com/docs/gitformat-pack): "PACK", uint32 version (2 or 3), uint32 object
 // count, the entries, then the SHA-1 of everything before it.
-import { MedoError } from '../errors.js';
+import { MedoError, readingObject } from '../errors.js';
 import { inflateExact } from '../inflate.js';
 import { FileSource, type RandomAccess } from '../io/random-access.js';
 import { LruCache } from '../lru-cache.js';
@@ -23,6 +23,11 @@ export interface ReadLimits {
   maxObjectSize: number;
   /** Longest delta chain we follow before calling the pack corrupt. */
   maxChainLength: number;
+}
+
+interface CachedBase {
+  object: RawObject;
+  depth: number;
 }
 
 export const DEFAULT_LIMITS: ReadLimits = { maxObjectSize: 2 ** 31 - 1, maxChainLength: 10_000 };
@@ -59,7 +64,8 @@ export class PackFile {
   readonly objectCount: number;
   readonly version: number;
   readonly limits: ReadLimits;
-  private readonly bases: LruCache<number, RawObject>;
+  /** Inflated bases by offset, with how many deltas below them led to a whole object (0 for one). */
+  private readonly bases: LruCache<number, CachedBase>;
   private readonly dataEnd: number;
   private readonly deltaScratch: Buffer[] = [];
   /** Whether a read met a delta yet: until then whole objects are not cached as bases (medo's own packs have none). */
@@ -67,7 +73,7 @@ export class PackFile {
 
   constructor(readonly index: PackIndex, readonly pack: RandomAccess, options: PackFileOptions = {}) {
     this.limits = options.limits ?? DEFAULT_LIMITS;
-    this.bases = new LruCache(options.baseCacheBytes ?? 96 << 20, (o) => o.content.length + 64);
+    this.bases = new LruCache(options.baseCacheBytes ?? 96 << 20, (b) => b.object.content.length + 64);
     const fail = (why: string): never => {
       throw new MedoError('ERR_PACK_CORRUPT', `${pack.path}: ${why}`, { path: pack.path });
     };
@@ -168,14 +174,20 @@ export class PackFile {
     const seen = new Set<number>();
     let at = offset;
     let base: RawObject | undefined;
+    let baseDepth = 0;
+    const tooLong = (): MedoError => new MedoError('ERR_PACK_CORRUPT', `${this.path}: delta chain from offset ${offset} loops or exceeds ${this.limits.maxChainLength}`,
+      { path: this.path, offset });
     for (;;) {
-      base = this.bases.get(at);
-      if (base !== undefined) break;
-      // `deltas` holds the chain's deltas so far; a chain of exactly maxChainLength deltas is allowed.
-      if (seen.has(at) || deltas.length > this.limits.maxChainLength) {
-        throw new MedoError('ERR_PACK_CORRUPT', `${this.path}: delta chain from offset ${offset} loops or exceeds ${this.limits.maxChainLength}`,
-          { path: this.path, offset });
+      const cached = this.bases.get(at);
+      if (cached !== undefined) {
+        // A cached link still counts the deltas below it: the limit does not depend on what was read before.
+        if (deltas.length + cached.depth > this.limits.maxChainLength) throw tooLong();
+        base = cached.object;
+        baseDepth = cached.depth;
+        break;
       }
+      // `deltas` holds the chain's deltas so far; a chain of exactly maxChainLength deltas is allowed.
+      if (seen.has(at) || deltas.length > this.limits.maxChainLength) throw tooLong();
       seen.add(at);
       const h = this.entryHeader(at);
       const isDelta = h.typeCode === OBJ_OFS_DELTA || h.typeCode === OBJ_REF_DELTA;
@@ -209,7 +221,7 @@ export class PackFile {
         break;
       } else {
         base = { type: TYPE_NAMES[h.typeCode]!, content: data };
-        if (this.sawDelta) this.bases.set(at, base);
+        if (this.sawDelta) this.bases.set(at, { object: base, depth: 0 });
         break;
       }
     }
@@ -224,7 +236,7 @@ export class PackFile {
           { path: this.path, offset: d.offset }, { cause: e });
       }
       base = { type: base.type, content };
-      if (i > 0) this.bases.set(d.offset, base);
+      if (i > 0) this.bases.set(d.offset, { object: base, depth: baseDepth + deltas.length - i });
     }
     return base;
   }
@@ -243,7 +255,12 @@ export class PackFile {
   /** The object `oid` (20 bytes), or undefined when this pack does not hold it. */
   read(oid: Uint8Array, external?: BaseResolver): RawObject | undefined {
     const offset = this.find(oid);
-    return offset === undefined ? undefined : this.readAt(offset, external);
+    if (offset === undefined) return undefined;
+    try {
+      return this.readAt(offset, external);
+    } catch (e) {
+      throw readingObject(e, oidFromBytes(oid));
+    }
   }
 
   close(): void {

@@ -203,3 +203,18 @@ test('REF_DELTAs in two packs that are each other\'s base are refused, not recur
   t.notRegex(err.message, /call stack/);
   t.is(err.cause, undefined);
 });
+
+test('a chain over the limit is refused even when its base or an inner link was read (and cached) first', (t) => {
+  const base = Buffer.from('base content\n');
+  const limits = { maxObjectSize: 1 << 20, maxChainLength: 4 };
+  // entry 0 is whole; entry k (1..6) is a delta on entry k-1, so entry k is k deltas deep.
+  const entries: Parameters<typeof buildPack>[0] = [{ oid: hashObject('blob', base), type: 'blob', content: base }];
+  for (let k = 1; k <= 6; k++) entries.push({ oid: fakeOid(k), ofsDeltaOf: k - 1, delta: delta(base.length + k - 1, base.length + k, copyOp(0, base.length + k - 1), insertOp('x')) });
+  const built = buildPack(entries);
+  const pack = openPack(built.pack, built.idx, { limits });
+  t.is(pack.read(oidToBytes(fakeOid(4)))!.content.toString(), `${base}xxxx`, 'exactly the limit reads (and caches its links)');
+  throwsCode(t, () => pack.read(oidToBytes(fakeOid(5))), 'ERR_PACK_CORRUPT', 'one over, its inner links cached');
+  throwsCode(t, () => pack.read(oidToBytes(fakeOid(6))), 'ERR_PACK_CORRUPT', 'two over');
+  const fresh = openPack(built.pack, built.idx, { limits });
+  throwsCode(t, () => fresh.read(oidToBytes(fakeOid(5))), 'ERR_PACK_CORRUPT', 'one over, nothing cached');
+});
