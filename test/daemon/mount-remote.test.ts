@@ -15,7 +15,7 @@ import { writePackList } from '../../lib/silo/pack-list.js';
 import { Silo } from '../../lib/silo/silo.js';
 import { removeDir, sharedTempDir, tempDir, verifyPack } from '../helpers/git-fixture.js';
 import { medoCli, startDaemon } from '../helpers/medod-process.js';
-import { buildMedoFixture, expectedTree, listAll, writeSourceTree, type MedoFixture } from '../helpers/mount-fixture.js';
+import { buildMedoFixture, expectedTree, listAll, writeSourceTree, type ExpectedEntry, type MedoFixture } from '../helpers/mount-fixture.js';
 import { isMounted, removeMountpoint, startMount, type RunningMount } from '../helpers/mount-process.js';
 import { readLog, startNginx, startTestServer, type Nginx } from '../helpers/silo-servers.js';
 
@@ -27,12 +27,19 @@ let src: string;
 let fx: MedoFixture;
 let nginx: Nginx;
 let n = 0;
+// git's view of the fixture's tree, read once: the tree never changes, and each read is two git runs that
+// block this process's event loop (a loop over 300 names re-reading it blocked it for a minute under load,
+// long enough for medod's 60 s request timer in another test to fire before its answer was read).
+let expected: ExpectedEntry[];
+let oidByPath: Map<string, string>;
 
 test.before(async () => {
   root = sharedTempDir('medo-mount-remote-');
   src = join(root, 'src');
   writeSourceTree(src);
   fx = buildMedoFixture(root, src);
+  expected = expectedTree(fx.repo, fx.tree);
+  oidByPath = new Map(expected.map((e) => [e.path, e.oid]));
   writePackList(fx.siloDir);
   nginx = await startNginx(fx.siloDir, join(root, 'nginx'));
 });
@@ -116,7 +123,6 @@ async function compareWithGit(wedge: string): Promise<{ problems: string[]; erro
   };
   const seenContent = new Map<string, { type: string; size: number; content: Buffer }>();
   await walk('');
-  const expected = expectedTree(fx.repo, fx.tree);
   const emptyDirs = listAll(src).filter((p) => p === 'empty' || p.startsWith('nested-empty'));
   const paths = [...expected.map((e) => e.path), ...emptyDirs].sort();
   if (JSON.stringify([...seen].sort()) !== JSON.stringify(paths)) problems.push(`paths differ: ${[...seen].filter((p) => !paths.includes(p))} / ${paths.filter((p) => !seen.has(p))}`);
@@ -165,7 +171,11 @@ async function settledLog(server: Nginx): Promise<ReturnType<typeof readLog>> {
   }
 }
 
-const oidOf = (path: string): string => expectedTree(fx.repo, fx.tree).find((e) => e.path === path)!.oid;
+function oidOf(path: string): string {
+  const oid = oidByPath.get(path);
+  if (oid === undefined) throw new Error(`${path} is not in the fixture's tree`);
+  return oid;
+}
 
 test.serial('a cold mount fetches on demand: git\'s tree byte for byte; a second mount reads it offline after the server stops', async (t) => {
   const own = await startNginx(fx.siloDir, join(tempDir(t), 'nginx'));
@@ -245,13 +255,21 @@ test('a reader going through a listed directory gets its small files fetched ahe
   t.is(names.length, 300);
   // A listing alone fetches the directory's tree, none of its files.
   t.true(Silo.open(c.cacheDir).has(oidOf('many')));
-  t.false(names.some((name) => Silo.open(c.cacheDir).has(oidOf(`many/${name}`))));
+  const cached = (name: string): boolean => {
+    const cache = Silo.open(c.cacheDir);
+    try {
+      return cache.has(oidOf(`many/${name}`));
+    } finally {
+      cache.close();
+    }
+  };
+  t.false(names.some(cached));
   // `ls -l`, one lstat at a time: the first two miss on their own, the second starts the read-ahead.
   for (const name of names) t.is((await lstat(join(many, name))).size, readFileSync(join(src, 'many', name)).length);
   for (const name of names) t.true((await readFile(join(many, name))).equals(readFileSync(join(src, 'many', name))), name);
   const packReads = (await settledLog(own)).filter((l) => l.request.includes('.pack '));
   t.true(packReads.length < 20, `${packReads.length} Range requests for 300 files`);
-  t.true(names.every((name) => Silo.open(c.cacheDir).has(oidOf(`many/${name}`))));
+  t.true(names.every(cached));
 });
 
 test('the server stops: an uncached file is EIO, logged with its id and URL; cached files still read, in this mount and the next', async (t) => {
@@ -285,7 +303,6 @@ test('the server stops: an uncached file is EIO, logged with its id and URL; cac
 // event loop with synchronous git calls; in CI that stalled a healthy response past the mount's timeout,
 // and files other than the victim (once the whole root listing) came back EIO.
 test.serial('a server that corrupts one object: EIO for that file only, never cached; every other file is git\'s', async (t) => {
-  const expected = expectedTree(fx.repo, fx.tree);
   const { entries } = verifyPack(fx.repo, fx.packPath.replace(/\.pack$/, '.idx'));
   const bases = new Set([...entries.values()].flatMap((e) => (e.base === undefined ? [] : [e.base])));
   // A small file stored whole, that no delta needs as its base.
@@ -327,7 +344,7 @@ test('a torn cache file (zeros, or empty: no fsync) is dropped and fetched again
   await first.stop();
 
   const cache = Silo.open(c.cacheDir);
-  const oid = (p: string): string => expectedTree(fx.repo, fx.tree).find((e) => e.path === p)!.oid;
+  const oid = oidOf;
   const file = (o: string): string => cache.loose.path(c.cacheDir, o);
   // What a crash leaves of a file written without fsync: its length of zeros (XFS), or nothing at all (ext4).
   writeFileSync(file(oid('README.md')), Buffer.alloc(readFileSync(file(oid('README.md'))).length));
@@ -347,7 +364,7 @@ test('a local silo\'s damaged object is EIO, never replaced from the remote silo
   // A local silo listed first, holding the one object README.md, damaged.
   const local = join(c.dir, 'local');
   const silo = Silo.init(local);
-  const readmeOid = expectedTree(fx.repo, fx.tree).find((e) => e.path === 'README.md')!.oid;
+  const readmeOid = oidOf('README.md');
   const path = silo.loose.path(local, readmeOid);
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, Buffer.alloc(64));
