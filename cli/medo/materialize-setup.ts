@@ -1,13 +1,15 @@
 // What `medo expand` and `medo verify` do before their own work: check --jobs and --threads, resolve the
 // TREEPTR or MEDO_DIR argument, fetch what remote silos must supply into the cache, open the store, and
 // set up progress.
+import { readdir } from 'node:fs/promises';
 import { defaultThreads } from '../../lib/medo/materialize/file-pool.js';
 import type { MedoDir } from '../../lib/medo/medo-dir.js';
 import { resolveTargets, treeptrRoots, type Target } from '../../lib/medo/resolve-target.js';
 import type { ObjectStore } from '../../lib/store.js';
-import { Progress } from '../progress.js';
+import { Progress, formatBytes } from '../progress.js';
 import { usage } from '../run.js';
-import { warmCache } from './prefetch.js';
+import { OldCopy } from '../../lib/medo/old-copy.js';
+import { warmCache, type OldCopyUse, type WarmReport } from './prefetch.js';
 import { REMOTE_OPTIONS, type RemoteValues } from './remote-options.js';
 
 export const MATERIALIZE_OPTIONS = { jobs: { type: 'string' }, threads: { type: 'string' }, raw: { type: 'boolean' }, ...REMOTE_OPTIONS } as const;
@@ -24,9 +26,31 @@ export interface Materialize {
   progress: Progress;
   jobs: number;
   threads: number;
+  warm: WarmReport;
 }
 
-export async function setUpMaterialize(command: 'expand' | 'verify', source: string, values: MaterializeValues): Promise<Materialize> {
+/**
+ * An expand into a non-empty DEST, from remote silos: DEST may hold an older version, expanded before.
+ * It is scanned (every file hashed) so that what it holds is neither fetched nor written again.
+ */
+async function oldCopyIn(dest: string | undefined, targets: readonly Target[]): Promise<OldCopyUse | undefined> {
+  if (dest === undefined) return undefined;
+  const roots = targets.flatMap((t) => (t.treeptr.tree === undefined ? [] : [{ tree: t.treeptr.tree, rel: t.rel }]));
+  if (roots.length === 0) return undefined;
+  try {
+    if ((await readdir(dest)).length === 0) return undefined;
+  } catch {
+    return undefined;
+  }
+  try {
+    return { oldCopy: await OldCopy.scan(dest), roots };
+  } catch (e) {
+    process.stderr.write(`medo: warning: ${dest} could not be scanned for what it already holds (${(e as Error).message}); fetching everything\n`);
+    return undefined;
+  }
+}
+
+export async function setUpMaterialize(command: 'expand' | 'verify', source: string, values: MaterializeValues, dest?: string): Promise<Materialize> {
   const jobs = values.jobs === undefined ? 32 : Number(values.jobs);
   if (!Number.isInteger(jobs) || jobs < 1 || jobs > 1024) usage(`--jobs wants a whole number from 1 to 1024, got ${JSON.stringify(values.jobs)}`);
   const threadsOption = values.threads === undefined ? undefined : Number(values.threads);
@@ -35,11 +59,20 @@ export async function setUpMaterialize(command: 'expand' | 'verify', source: str
   }
   const resolved = resolveTargets(source);
   const roots = resolved.targets.flatMap((t) => treeptrRoots(t.treeptr));
-  const { cacheDir } = await warmCache(resolved.medoDir, roots, values, command);
+  const old = resolved.medoDir.remoteUrls().length > 0 ? await oldCopyIn(dest, resolved.targets) : undefined;
+  if (old !== undefined) {
+    process.stderr.write(`medo: ${dest} already holds ${formatBytes(old.oldCopy.bytes)} (tree ${old.oldCopy.tree}): fetching only what differs\n`);
+  }
+  const warm = await warmCache(resolved.medoDir, roots, values, command, old);
+  const { cacheDir } = warm;
+  const pinned = warm.pinned;
+  if (pinned !== undefined && pinned.trees + pinned.blobs > 0) {
+    process.stderr.write(`medo: taken from ${dest} itself, not fetched: ${pinned.trees} tree(s), ${pinned.blobs} file(s) it holds elsewhere (${formatBytes(pinned.bytes)})\n`);
+  }
   const store = resolved.medoDir.openStore({ cacheDir });
   const progress = new Progress(command);
   // A tarball blob counts as one file in its .treeptr but unpacks to many: no percentage then.
   if (resolved.targets.every((t) => t.treeptr.tree !== undefined)) progress.counts.totalFiles = resolved.targets.reduce((n, t) => n + t.treeptr.files, 0);
   const threads = threadsOption ?? defaultThreads(progress.counts.totalFiles, resolved.targets.reduce((n, t) => n + t.treeptr.size, 0));
-  return { targets: resolved.targets, medoDir: resolved.medoDir, store, progress, jobs, threads };
+  return { targets: resolved.targets, medoDir: resolved.medoDir, store, progress, jobs, threads, warm };
 }

@@ -1,5 +1,6 @@
 // `medo prefetch`: warm the host's cache with whole wedges from the remote silos, ahead of a build.
 import type { MedoDir } from '../../lib/medo/medo-dir.js';
+import { pinFromOldCopy, type OldCopy, type PinReport } from '../../lib/medo/old-copy.js';
 import { readTreeptr } from '../../lib/medo/treeptr.js';
 import { openCache, parseSize } from '../../lib/remote/cache.js';
 import { prefetch } from '../../lib/remote/prefetch.js';
@@ -32,6 +33,14 @@ export interface WarmReport {
   staticDeltaObjects: number;
   requests: number;
   transferred: number;
+  /** What came from an expanded older version in the destination (expand only). */
+  pinned?: PinReport;
+}
+
+/** An expanded older version in an expand's destination, and where the targets go below it. */
+export interface OldCopyUse {
+  oldCopy: OldCopy;
+  roots: { tree: string; rel: string }[];
 }
 
 /**
@@ -39,14 +48,18 @@ export interface WarmReport {
  * silos lack is fetched from the remote ones into the cache. Without remote silos it does nothing.
  * Shared by prefetch and expand (which is "prefetch, then the local expand").
  */
-export async function warmCache(medoDir: MedoDir, roots: readonly string[], values: RemoteValues & { 'max-size'?: string }, label: string): Promise<WarmReport> {
+export async function warmCache(medoDir: MedoDir, roots: readonly string[], values: RemoteValues & { 'max-size'?: string }, label: string,
+  old?: OldCopyUse): Promise<WarmReport> {
   const { cacheDir, options } = remoteSettings(values);
   const report: WarmReport = { cacheDir, objects: 0, bytes: 0, fetched: 0, fetchedBytes: 0, packs: 0, staticDeltas: 0, staticDeltaObjects: 0, requests: 0, transferred: 0 };
   const urls = medoDir.remoteUrls();
   if (urls.length === 0) return report;
   if (values['max-size'] !== undefined) options.maxCacheBytes = parseSize(values['max-size'], '--max-size');
   const localSilos = medoDir.silos.filter((s) => s.path !== undefined && isSilo(s.path)).map((s) => Silo.open(s.path!));
-  const local = new StoreChain(localSilos, medoDir.root);
+  const silos = new StoreChain(localSilos, medoDir.root);
+  // The old copy's trees count as held (nothing below an unchanged directory is fetched); its blobs are
+  // skipped by the walk and serve as static-delta bases, read back and checked when used.
+  const local = old === undefined ? silos : new StoreChain([silos, old.oldCopy], medoDir.root);
   const cache = openCache(cacheDir);
   const progress = new Progress(`${label}: fetching (objects)`);
   let shown = 0;
@@ -64,7 +77,8 @@ export async function warmCache(medoDir: MedoDir, roots: readonly string[], valu
   try {
     if (values['no-static-delta'] !== true) {
       const have = haveTrees(values);
-      const applied = await fetchStaticDeltas(store, roots, have === undefined ? {} : { have });
+      const also = old === undefined ? undefined : { hasTree: (t: string) => old.oldCopy.hasTree(t), base: (oid: string) => old.oldCopy.blob(oid) };
+      const applied = await fetchStaticDeltas(store, roots, { ...(have === undefined ? {} : { have }), ...(also === undefined ? {} : { also }) });
       report.staticDeltas = applied.length;
       report.staticDeltaObjects = applied.reduce((n, a) => n + a.objects, 0);
     }
@@ -73,14 +87,24 @@ export async function warmCache(medoDir: MedoDir, roots: readonly string[], valu
         progress.tick(p.bytes - shown);
         shown = p.bytes;
       },
+      ...(old === undefined ? {} : { skipBlob: (oid: string) => old.oldCopy.hasBlob(oid) }),
     });
+    if (old !== undefined) {
+      report.pinned = pinFromOldCopy(old.oldCopy, old.roots, {
+        holds: (oid) => silos.has(oid) || cache.has(oid),
+        held: (oid) => store.held(oid),
+        admit: (oid, o) => store.admit(oid, o),
+      });
+      // Changed on disk since the scan: fetched after all.
+      for (const oid of report.pinned.changed) await store.ensure(oid);
+    }
     store.trim();
     Object.assign(report, { objects: r.objects, bytes: r.bytes, requests: store.http.stats.requests, transferred: store.http.stats.bytes });
     return report;
   } finally {
     progress.done();
     store.close();
-    local.close();
+    silos.close();
     cache.close();
   }
 }

@@ -15,6 +15,8 @@ export interface PrefetchOptions {
   /** Jobs in flight (default 16: enough to keep the HTTP client's own limit busy). */
   parallel?: number;
   onObject?: (p: PrefetchProgress) => void;
+  /** Blobs not to fetch (the host has them some other way); they are not counted. */
+  skipBlob?: (oid: string) => boolean;
 }
 
 /** Blobs per batch: bounds the memory one batch holds (its runs and inflated objects). */
@@ -41,7 +43,7 @@ export async function prefetch(store: RemoteStore, roots: readonly string[], opt
       if (e.mode === MODE_GITLINK || seen.has(e.oid)) continue;
       seen.add(e.oid);
       if (e.mode === MODE_TREE) queue.push({ oids: [e.oid] });
-      else blobs.push(e.oid);
+      else if (options.skipBlob?.(e.oid) !== true) blobs.push(e.oid);
     }
     for (let i = 0; i < blobs.length; i += BATCH) queue.push({ oids: blobs.slice(i, i + BATCH) });
   };

@@ -19,9 +19,19 @@ import type { RemoteSilo } from './remote-silo.js';
 import { idxIntact } from './remote-silo.js';
 import type { RemoteStore } from './remote-store.js';
 
+/** Objects a host holds outside its silos and cache: an expanded older version (lib/medo/old-copy.ts). */
+export interface OtherBases {
+  /** Whether every object below `tree` can be had from here. */
+  hasTree(tree: string): boolean;
+  /** The object, if it can be had from here (checked against its id). */
+  base(oid: string): RawObject | undefined;
+}
+
 export interface StaticDeltaOptions {
   /** FROM trees to use (--have); default: any FROM the host holds whole. */
   have?: readonly string[];
+  /** More delta bases (and FROMs) than the silos and the cache hold. */
+  also?: OtherBases;
 }
 
 export interface StaticDeltaResult {
@@ -60,11 +70,12 @@ export async function fetchStaticDeltas(store: RemoteStore, roots: readonly stri
     const entries = await deltaIndex(store, remote);
     for (const to of wanted) {
       if (store.holds(to) || results.some((r) => r.entry.to === to)) continue;
-      const offered = entries.filter((e) => e.to === to && (options.have === undefined ? holdsWhole(e.from) : options.have.includes(e.from)));
+      const offered = entries.filter((e) => e.to === to
+        && (options.have === undefined ? holdsWhole(e.from) || options.also?.hasTree(e.from) === true : options.have.includes(e.from)));
       offered.sort((a, b) => a.packBytes - b.packBytes);
       for (const entry of offered) {
         try {
-          const r = await applyDelta(store, remote, entry);
+          const r = await applyDelta(store, remote, entry, options.also);
           store.report({ kind: 'static-delta', url: r.url, from: entry.from, to: entry.to, objects: r.objects, bytes: r.bytes, failed: r.failed });
           results.push(r);
           break;
@@ -113,7 +124,7 @@ export function holdsTree(store: RemoteStore, tree: string): boolean {
   return true;
 }
 
-async function applyDelta(store: RemoteStore, remote: RemoteSilo, entry: StaticDeltaEntry): Promise<StaticDeltaResult> {
+async function applyDelta(store: RemoteStore, remote: RemoteSilo, entry: StaticDeltaEntry, also: OtherBases | undefined): Promise<StaticDeltaResult> {
   const base = `${remote.url}derived/deltas/${entry.pack}`;
   const fail = (url: string, why: string): never => {
     throw new MedoError('ERR_REMOTE', `${url}: ${why}`, { path: url, url });
@@ -139,7 +150,7 @@ async function applyDelta(store: RemoteStore, remote: RemoteSilo, entry: StaticD
     for (let i = 0; i < index.count; i++) {
       const oid = oidFromBytes(index.oidAt(i));
       try {
-        const o = file.readAt(index.offsetAt(i), (b) => store.held(b));
+        const o = file.readAt(index.offsetAt(i), (b) => store.held(b) ?? also?.base(b));
         if (store.admit(oid, o)) objects++;
         else throw new MedoError('ERR_OBJECT_CORRUPT', `${base}.pack: the entry for ${oid} resolves to other bytes`, { oid, url: `${base}.pack` });
       } catch (e) {

@@ -4,7 +4,7 @@
 // fall back to per-object reads without a wrong byte entering the cache.
 import test, { type ExecutionContext } from 'ava';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { medoAdd } from '../../../lib/medo/ingest/add.js';
@@ -255,4 +255,95 @@ test('bad delta indexes are typed errors naming the field', (t) => {
     t.is((e as { code?: string }).code, 'ERR_SILO_CORRUPT');
     t.regex(e!.message, re);
   }
+});
+
+/** A client with an empty cache and DEST holding version 1, expanded object by object from the server. */
+async function upgradeCase(t: ExecutionContext): Promise<{ medo: string; ptr: string[]; out: string; cache: string }> {
+  const root = tempDir(t);
+  const medo = join(root, 'c.medo');
+  mkdirSync(join(medo, 'ts'), { recursive: true });
+  writeFileSync(join(medo, 'SILO.json'), `${JSON.stringify({ silos: [fx.nginx.url] })}\n`);
+  const ptr = fx.ptr.map((p, i) => {
+    const to = join(medo, 'ts', `${i + 1}.0.treeptr`);
+    cpSync(p, to);
+    return to;
+  });
+  const out = join(root, 'wedge');
+  const first = run(MEDO, ['expand', '--no-static-delta', '--cache-dir', join(root, 'cache1'), ptr[0]!, out]);
+  t.is(first.status, 0, first.stderr);
+  return { medo, ptr, out, cache: join(root, 'cache2') };
+}
+
+/** Files of `dir` by path: inode and content, to tell a file left alone from one rewritten. */
+function inodes(dir: string): Map<string, { ino: number; content: Buffer }> {
+  const m = new Map<string, { ino: number; content: Buffer }>();
+  for (const e of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (!e.isFile()) continue;
+    const p = join(e.parentPath, e.name);
+    m.set(p.slice(dir.length + 1), { ino: statSync(p).ino, content: readFileSync(p) });
+  }
+  return m;
+}
+
+test('an expanded FROM upgraded in place with an empty cache: FROM is known by its id, only the static delta moves, only changed files are written', async (t) => {
+  const c = await upgradeCase(t);
+  const before = inodes(c.out);
+  const mark = readLog(fx.nginx.log).length;
+  const r = run(MEDO, ['expand', '--delete', '--cache-dir', c.cache, c.ptr[1]!, c.out]);
+  t.is(r.status, 0, r.stderr);
+  t.regex(r.stderr, new RegExp(`already holds .* \\(tree ${readTreeptr(fx.ptr[0]!).tree}\\)`));
+  sameTree(t, c.out, fx.src[1]!);
+  const log = readLog(fx.nginx.log).slice(mark);
+  t.true(log.some((l) => l.request.includes(`derived/deltas/${fx.deltaPack}.pack`) && l.status === 200), 'the delta pack was fetched');
+  // One object comes on its own: the new sidecar, whose delta base is FROM's sidecar, which this host
+  // never had (the directory's mtimes are restored to the microsecond, so its own scan does not
+  // reproduce that sidecar byte for byte).
+  t.regex(r.stderr, new RegExp(`needs base ${readTreeptr(fx.ptr[0]!).meta}`));
+  const ranges = log.filter((l) => /\/pack\/pack-.*\.pack/.test(l.request));
+  t.true(ranges.length <= 1, `one Range read at most: ${log.map((l) => l.request).join(', ')}`);
+  const objectBytes = bytesFor(ranges, /./);
+  t.true(objectBytes < 4096, `objects read beyond the delta: ${objectBytes} bytes`);
+  // Same content in both versions: the very same file, never rewritten; changed ones are new files.
+  const after = inodes(c.out);
+  let same = 0;
+  let changed = 0;
+  for (const [p, was] of before) {
+    const now = after.get(p);
+    if (now === undefined) continue;
+    if (now.content.equals(was.content)) {
+      t.is(now.ino, was.ino, `${p} was left alone`);
+      same++;
+    } else changed++;
+  }
+  t.true(same > 0 && changed > 0, `${same} files the same, ${changed} changed`);
+  // Left alone, or only their mtime set (the two versions' sources were written at different times).
+  const [, fixed, alone] = /(\d+) metadata fixed, (\d+) left alone/.exec(r.stdout) ?? [];
+  t.is(Number(fixed) + Number(alone), same, r.stdout);
+  t.regex(r.stdout, new RegExp(`${changed} replaced`));
+  t.deepEqual(verifySilo(c.cache).problems, []);
+});
+
+test('an old copy that is not FROM any more (a file moved, one edited): what it holds is taken from it, never fetched; the expand is exact', async (t) => {
+  const c = await upgradeCase(t);
+  const v2 = inodes(fx.src[1]!);
+  const v1 = inodes(c.out);
+  // A file both versions hold alike goes elsewhere; its content must still come out at its own path.
+  const kept = [...v1.keys()].find((p) => p.startsWith('lib/') && v2.get(p)?.content.equals(v1.get(p)!.content))!;
+  t.truthy(kept);
+  renameSync(join(c.out, kept), join(c.out, 'moved-away'));
+  writeFileSync(join(c.out, 'lib', 'edited-here'), 'not in any version\n');
+  const mark = readLog(fx.nginx.log).length;
+  const r = run(MEDO, ['expand', '--delete', '--cache-dir', c.cache, c.ptr[1]!, c.out]);
+  t.is(r.status, 0, r.stderr);
+  t.regex(r.stderr, /taken from .* itself, not fetched: \d+ tree\(s\), 1 file\(s\) it holds elsewhere/);
+  sameTree(t, c.out, fx.src[1]!);
+  // No static delta starts from this tree: the changed objects come one by one, and only those.
+  const log = readLog(fx.nginx.log).slice(mark);
+  t.false(log.some((l) => l.request.includes(`derived/deltas/${fx.deltaPack}.pack`)));
+  const fresh = run(MEDO, ['expand', '--no-static-delta', '--cache-dir', join(c.cache, '..', 'cache3'), c.ptr[1]!, join(c.out, '..', 'fresh')]);
+  t.is(fresh.status, 0, fresh.stderr);
+  const freshLog = readLog(fx.nginx.log).slice(mark + log.length);
+  const bytes = (l: typeof log): number => bytesFor(l, /\/pack\/pack-|\/objects\//);
+  t.true(bytes(log) < bytes(freshLog), `upgrade moved ${bytes(log)} object bytes, a fresh expand ${bytes(freshLog)}`);
+  t.deepEqual(verifySilo(c.cache).problems, []);
 });
