@@ -10,7 +10,7 @@ import { Progress, formatBytes } from '../progress.js';
 import { usage } from '../run.js';
 import { OldCopy } from '../../lib/medo/old-copy.js';
 import { warmCache, type OldCopyUse, type WarmReport } from './prefetch.js';
-import { REMOTE_OPTIONS, type RemoteValues } from './remote-options.js';
+import { REMOTE_OPTIONS, isHaveDir, type RemoteValues } from './remote-options.js';
 
 export const MATERIALIZE_OPTIONS = { jobs: { type: 'string' }, threads: { type: 'string' }, raw: { type: 'boolean' }, ...REMOTE_OPTIONS } as const;
 
@@ -33,7 +33,7 @@ export interface Materialize {
  * An expand into a non-empty DEST, from remote silos: DEST may hold an older version, expanded before.
  * It is scanned (every file hashed) so that what it holds is neither fetched nor written again.
  */
-async function oldCopyIn(dest: string | undefined, targets: readonly Target[]): Promise<OldCopyUse | undefined> {
+async function oldCopyIn(dest: string | undefined, targets: readonly Target[], inPlace: boolean): Promise<OldCopyUse | undefined> {
   if (dest === undefined) return undefined;
   const roots = targets.flatMap((t) => (t.treeptr.tree === undefined ? [] : [{ tree: t.treeptr.tree, rel: t.rel }]));
   if (roots.length === 0) return undefined;
@@ -43,7 +43,7 @@ async function oldCopyIn(dest: string | undefined, targets: readonly Target[]): 
     return undefined;
   }
   try {
-    return { oldCopy: await OldCopy.scan(dest), roots };
+    return { oldCopy: await OldCopy.scan(dest), roots, inPlace };
   } catch (e) {
     process.stderr.write(`medo: warning: ${dest} could not be scanned for what it already holds (${(e as Error).message}); fetching everything\n`);
     return undefined;
@@ -59,15 +59,20 @@ export async function setUpMaterialize(command: 'expand' | 'verify', source: str
   }
   const resolved = resolveTargets(source);
   const roots = resolved.targets.flatMap((t) => treeptrRoots(t.treeptr));
-  const old = resolved.medoDir.remoteUrls().length > 0 ? await oldCopyIn(dest, resolved.targets) : undefined;
+  // An old copy: a --have directory, else DEST itself.
+  const haveDirs = (values.have ?? []).filter(isHaveDir);
+  if (haveDirs.length > 1) usage('--have names at most one directory');
+  if (haveDirs.length > 0 && command !== 'expand') usage('--have DIR is for expand');
+  const from = haveDirs[0] ?? dest;
+  const old = resolved.medoDir.remoteUrls().length > 0 ? await oldCopyIn(from, resolved.targets, from === dest) : undefined;
   if (old !== undefined) {
-    process.stderr.write(`medo: ${dest} already holds ${formatBytes(old.oldCopy.bytes)} (tree ${old.oldCopy.tree}): fetching only what differs\n`);
+    process.stderr.write(`medo: ${from} already holds ${formatBytes(old.oldCopy.bytes)} (tree ${old.oldCopy.tree}): fetching only what differs\n`);
   }
   const warm = await warmCache(resolved.medoDir, roots, values, command, old);
   const { cacheDir } = warm;
   const pinned = warm.pinned;
   if (pinned !== undefined && pinned.trees + pinned.blobs > 0) {
-    process.stderr.write(`medo: taken from ${dest} itself, not fetched: ${pinned.trees} tree(s), ${pinned.blobs} file(s) it holds elsewhere (${formatBytes(pinned.bytes)})\n`);
+    process.stderr.write(`medo: taken from ${from} itself, not fetched: ${pinned.trees} tree(s), ${pinned.blobs} file(s) it holds elsewhere (${formatBytes(pinned.bytes)})\n`);
   }
   const store = resolved.medoDir.openStore({ cacheDir });
   const progress = new Progress(command);

@@ -41,6 +41,8 @@ export interface WarmReport {
 export interface OldCopyUse {
   oldCopy: OldCopy;
   roots: { tree: string; rel: string }[];
+  /** The old copy is the destination itself (its files at the right paths are left alone), not another directory. */
+  inPlace: boolean;
 }
 
 /**
@@ -76,7 +78,9 @@ export async function warmCache(medoDir: MedoDir, roots: readonly string[], valu
   });
   try {
     if (values['no-static-delta'] !== true) {
-      const have = haveTrees(values);
+      const named = haveTrees(values);
+      // A --have directory is a version held as well as those named.
+      const have = named === undefined || old === undefined || old.inPlace ? named : [...named, old.oldCopy.tree];
       const also = old === undefined ? undefined : { hasTree: (t: string) => old.oldCopy.hasTree(t), base: (oid: string) => old.oldCopy.blob(oid) };
       const applied = await fetchStaticDeltas(store, roots, { ...(have === undefined ? {} : { have }), ...(also === undefined ? {} : { also }) });
       report.staticDeltas = applied.length;
@@ -90,7 +94,7 @@ export async function warmCache(medoDir: MedoDir, roots: readonly string[], valu
       ...(old === undefined ? {} : { skipBlob: (oid: string) => old.oldCopy.hasBlob(oid) }),
     });
     if (old !== undefined) {
-      report.pinned = pinFromOldCopy(old.oldCopy, old.roots, {
+      report.pinned = pinFromOldCopy(old.oldCopy, old.roots, old.inPlace, {
         holds: (oid) => silos.has(oid) || cache.has(oid),
         held: (oid) => store.held(oid),
         admit: (oid, o) => store.admit(oid, o),

@@ -1,6 +1,6 @@
 // The options every command that reads remote silos shares: where the cache is, how long to wait for a
 // server, how many requests at once. Environment defaults: MEDO_CACHE_DIR, MEDO_HTTP_TIMEOUT (seconds).
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { readTreeptr } from '../../lib/medo/treeptr.js';
 import { isOid } from '../../lib/oid.js';
 import { cacheDirFrom } from '../../lib/remote/cache.js';
@@ -22,7 +22,9 @@ export const REMOTE_HELP = `--cache-dir DIR  the host's cache of remote silos (d
 --whole-packs    download a remote pack whole (checked, then kept in the cache) the first time one of
                  its objects is needed, rather than Range requests per object
 --have X         a version this host holds (a .treeptr or a tree id; repeatable): use the remote silo's
-                 static delta from it (docs/remote.md); default: any version the cache holds whole
+                 static delta from it (docs/remote.md); default: any version the cache holds whole.
+                 For expand, X may also be a directory holding an expanded older version: what it holds
+                 is taken from it (checked by id) rather than fetched
 --no-static-delta  fetch object by object even where a static delta is offered`;
 
 function positive(text: string, option: string, integer: boolean): number {
@@ -40,10 +42,20 @@ export interface RemoteValues {
   'no-static-delta'?: boolean;
 }
 
-/** --have's trees: a .treeptr's tree, or a tree id as given. */
+/** A --have value that is a directory other than a medo directory: an expanded older version. */
+export function isHaveDir(h: string): boolean {
+  try {
+    return statSync(h).isDirectory() && !existsSync(`${h}/SILO.json`);
+  } catch {
+    return false;
+  }
+}
+
+/** --have's trees: a .treeptr's tree, or a tree id as given (directories are the caller's: isHaveDir). */
 export function haveTrees(values: RemoteValues): string[] | undefined {
-  if (values.have === undefined) return undefined;
-  return values.have.map((h) => {
+  const haves = values.have?.filter((h) => !isHaveDir(h));
+  if (haves === undefined || haves.length === 0) return undefined;
+  return haves.map((h) => {
     if (isOid(h) && !existsSync(h)) return h.toLowerCase();
     const t = readTreeptr(h);
     if (t.tree === undefined) usage(`--have: ${h} names a blob, not a tree`);

@@ -176,10 +176,11 @@ export interface PinReport {
 /**
  * After the fetches that skipped what the old copy holds: the expand reads its trees, and any blob it
  * must write (one the old copy holds at another path, or twice), from the silos and the cache, not from
- * the directory it is rewriting. So those are copied into the cache from the old copy, locally. A blob
- * at the same path in both is left out: the expand finds it in place and leaves it alone.
+ * the directory it is rewriting. So those are copied into the cache from the old copy, locally. When the
+ * old copy is the destination (`inPlace`), a blob at the same path in both is left out: the expand finds
+ * it in place and leaves it alone. An old copy elsewhere (--have DIR) gives every blob it holds.
  */
-export function pinFromOldCopy(old: OldCopy, roots: readonly { tree: string; rel: string }[], into: PinStore): PinReport {
+export function pinFromOldCopy(old: OldCopy, roots: readonly { tree: string; rel: string }[], inPlace: boolean, into: PinStore): PinReport {
   const report: PinReport = { trees: 0, blobs: 0, bytes: 0, changed: [] };
   const seenTrees = new Set<string>();
   const read = (oid: string): RawObject | undefined => {
@@ -192,7 +193,7 @@ export function pinFromOldCopy(old: OldCopy, roots: readonly { tree: string; rel
   };
   for (const root of roots) {
     for (const { path, oid } of old.blobsBelow(root.tree, read, root.rel)) {
-      if (old.oidAt(path) === oid || into.holds(oid) || !old.hasBlob(oid)) continue;
+      if ((inPlace && old.oidAt(path) === oid) || into.holds(oid) || !old.hasBlob(oid)) continue;
       const o = old.blob(oid);
       if (o !== undefined && into.admit(oid, o)) {
         report.blobs++;

@@ -347,3 +347,23 @@ test('an old copy that is not FROM any more (a file moved, one edited): what it 
   t.true(bytes(log) < bytes(freshLog), `upgrade moved ${bytes(log)} object bytes, a fresh expand ${bytes(freshLog)}`);
   t.deepEqual(verifySilo(c.cache).problems, []);
 });
+
+test('--have DIR: a new directory from a version expanded elsewhere, with an empty cache, takes the static delta and the old files', async (t) => {
+  const c = await upgradeCase(t);
+  const mark = readLog(fx.nginx.log).length;
+  const out = join(c.out, '..', 'next');
+  const r = run(MEDO, ['expand', '--have', c.out, '--cache-dir', c.cache, c.ptr[1]!, out]);
+  t.is(r.status, 0, r.stderr);
+  t.regex(r.stderr, new RegExp(`already holds .* \\(tree ${readTreeptr(fx.ptr[0]!).tree}\\)`));
+  t.regex(r.stderr, /taken from .* itself, not fetched: \d+ tree\(s\), [1-9]\d* file\(s\)/);
+  sameTree(t, out, fx.src[1]!);
+  sameTree(t, c.out, fx.src[0]!);
+  const log = readLog(fx.nginx.log).slice(mark);
+  t.true(log.some((l) => l.request.includes(`derived/deltas/${fx.deltaPack}.pack`) && l.status === 200), 'the delta pack was fetched');
+  const ranges = log.filter((l) => /\/pack\/pack-.*\.pack/.test(l.request));
+  t.true(ranges.length <= 1 && bytesFor(ranges, /./) < 4096, `beyond the delta: ${log.map((l) => l.request).join(', ')}`);
+  t.deepEqual(verifySilo(c.cache).problems, []);
+  const two = run(MEDO, ['expand', '--have', c.out, '--have', out, c.ptr[1]!, join(out, '..', 'x')]);
+  t.is(two.status, 2, two.stderr);
+  t.regex(two.stderr, /at most one directory/);
+});
