@@ -81,8 +81,7 @@ export async function warmCache(medoDir: MedoDir, roots: readonly string[], valu
       const named = haveTrees(values);
       // A --have directory is a version held as well as those named.
       const have = named === undefined || old === undefined || old.inPlace ? named : [...named, old.oldCopy.tree];
-      const also = old === undefined ? undefined : { hasTree: (t: string) => old.oldCopy.hasTree(t), base: (oid: string) => old.oldCopy.blob(oid) };
-      const applied = await fetchStaticDeltas(store, roots, { ...(have === undefined ? {} : { have }), ...(also === undefined ? {} : { also }) });
+      const applied = await fetchStaticDeltas(store, roots, { ...(have === undefined ? {} : { have }), ...(old === undefined ? {} : { also: old.oldCopy }) });
       report.staticDeltas = applied.length;
       report.staticDeltaObjects = applied.reduce((n, a) => n + a.objects, 0);
     }

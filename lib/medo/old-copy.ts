@@ -5,14 +5,14 @@
 // every file. Trees are kept in memory; a blob is read back from its file only when asked for, and handed
 // out only if the file still hashes to that id: the directory is not ours, and may change under us.
 import { closeSync, constants, openSync, readFileSync, readlinkSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { hashObject } from '../oid.js';
 import type { RawObject } from '../git/pack-file.js';
-import { MODE_GITLINK, MODE_TREE, parseTree } from '../git/tree.js';
+import { MODE_GITLINK, MODE_TREE } from '../git/tree.js';
+import { walkTree } from '../git/tree-walk.js';
 import type { ObjectStore } from '../store.js';
 import { TreeBuilder, type BlobRef } from './ingest/build-tree.js';
 import { scanDir } from './ingest/scan-dir.js';
-import { hashBlob } from './materialize/fs-ops.js';
+import { fstatBig, hashBlob, openNoFollow, withFd } from './materialize/fs-ops.js';
 import { Limiter, settleAll, track } from './materialize/limiter.js';
 
 type OldBlob = { kind: 'file' | 'symlink'; abs: string } | { kind: 'memory'; content: Buffer };
@@ -54,7 +54,8 @@ export class OldCopy implements ObjectStore {
       bytes += e.size;
       track(jobs, limiter.run(async () => {
         const content = e.kind === 'symlink' ? e.target! : undefined;
-        ref.oid = content !== undefined ? hashObject('blob', content) : await hashFile(e.abs);
+        ref.oid = content !== undefined ? hashObject('blob', content)
+          : await withFd(await openNoFollow(e.abs), async (fd) => hashBlob(fd, Number((await fstatBig(fd)).size)));
         ref.size = content?.length ?? e.size;
         byPath.set(e.path, ref.oid);
         if (!blobs.has(ref.oid)) blobs.set(ref.oid, { kind: e.kind as 'file' | 'symlink', abs: e.abs });
@@ -90,7 +91,7 @@ export class OldCopy implements ObjectStore {
     return this.byPath.get(path);
   }
 
-  /** Trees only: they are in memory. Blobs are read with `blob()`, which touches the disk. */
+  /** Trees only: they are in memory. Blobs are read with `base()`, which touches the disk. */
   read(oid: string): RawObject | undefined {
     const content = this.trees.get(oid);
     return content === undefined ? undefined : { type: 'tree', content };
@@ -102,9 +103,9 @@ export class OldCopy implements ObjectStore {
 
   /**
    * The blob, read from its file now, if that still hashes to `oid`; else undefined. Synchronous, like
-   * every store read: it serves as a delta base inside a pack read.
+   * every store read: it serves as a delta base inside a pack read (lib/remote/static-delta.ts OtherBases).
    */
-  blob(oid: string): RawObject | undefined {
+  base(oid: string): RawObject | undefined {
     const b = this.blobs.get(oid);
     if (b === undefined) return undefined;
     if (b.kind === 'memory') return { type: 'blob', content: b.content };
@@ -117,33 +118,7 @@ export class OldCopy implements ObjectStore {
     return hashObject('blob', content) === oid ? { type: 'blob', content } : undefined;
   }
 
-  /** Every blob the trees below `tree` name, with its path below `tree` (trees read from `read`). */
-  *blobsBelow(tree: string, read: (oid: string) => RawObject | undefined, prefix = ''): Generator<{ path: string; oid: string }> {
-    const stack: { oid: string; path: string }[] = [{ oid: tree, path: prefix }];
-    while (stack.length > 0) {
-      const { oid, path } = stack.pop()!;
-      const t = read(oid);
-      if (t === undefined || t.type !== 'tree') continue;
-      for (const e of parseTree(t.content, oid)) {
-        const p = path === '' ? e.name : `${path}/${e.name}`;
-        if (e.mode === MODE_GITLINK) continue;
-        if (e.mode === MODE_TREE) stack.push({ oid: e.oid, path: p });
-        else yield { path: p, oid: e.oid };
-      }
-    }
-  }
-
   close(): void {}
-}
-
-async function hashFile(abs: string): Promise<string> {
-  const fh = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
-  try {
-    const st = await fh.stat();
-    return await hashBlob(fh.fd, st.size);
-  } finally {
-    await fh.close();
-  }
 }
 
 function readNoFollow(abs: string): Buffer {
@@ -182,24 +157,33 @@ export interface PinReport {
  */
 export function pinFromOldCopy(old: OldCopy, roots: readonly { tree: string; rel: string }[], inPlace: boolean, into: PinStore): PinReport {
   const report: PinReport = { trees: 0, blobs: 0, bytes: 0, changed: [] };
+  const changed = new Set<string>();
   const seenTrees = new Set<string>();
-  const read = (oid: string): RawObject | undefined => {
-    const t = into.held(oid);
-    if (t !== undefined && !seenTrees.has(oid)) {
-      seenTrees.add(oid);
-      if (!into.holds(oid) && into.admit(oid, t)) report.trees++;
-    }
-    return t;
+  // The walk reads each tree through this, which copies one the cache lacks (an old copy's) into it.
+  const trees: ObjectStore = {
+    path: old.path,
+    read(oid) {
+      const t = into.held(oid);
+      if (t !== undefined && !seenTrees.has(oid)) {
+        seenTrees.add(oid);
+        if (!into.holds(oid) && into.admit(oid, t)) report.trees++;
+      }
+      return t;
+    },
+    has: (oid) => into.held(oid) !== undefined,
+    close() {},
   };
   for (const root of roots) {
-    for (const { path, oid } of old.blobsBelow(root.tree, read, root.rel)) {
+    for (const { mode, path, oid } of walkTree(trees, root.tree, root.rel)) {
+      if (mode === MODE_TREE || mode === MODE_GITLINK) continue;
       if ((inPlace && old.oidAt(path) === oid) || into.holds(oid) || !old.hasBlob(oid)) continue;
-      const o = old.blob(oid);
+      const o = old.base(oid);
       if (o !== undefined && into.admit(oid, o)) {
         report.blobs++;
         report.bytes += o.content.length;
-      } else if (!report.changed.includes(oid)) report.changed.push(oid);
+      } else changed.add(oid);
     }
   }
+  report.changed = [...changed];
   return report;
 }

@@ -87,8 +87,8 @@ test.after.always(async () => {
   if (fx !== undefined) rmSync(fx.dir, { recursive: true, force: true });
 });
 
-/** A client medo directory naming `url`, with the server's treeptrs, and a cache holding version 1. */
-function client(t: ExecutionContext, url: string): { medo: string; cache: string; ptr: string[] } {
+/** A client medo directory naming `url`, with the server's treeptrs, in a temp directory of its own. */
+function clientDir(t: ExecutionContext, url: string): { root: string; medo: string; ptr: string[] } {
   const root = tempDir(t);
   const medo = join(root, 'c.medo');
   mkdirSync(join(medo, 'ts'), { recursive: true });
@@ -98,6 +98,12 @@ function client(t: ExecutionContext, url: string): { medo: string; cache: string
     cpSync(p, to);
     return to;
   });
+  return { root, medo, ptr };
+}
+
+/** A client medo directory naming `url`, with the server's treeptrs, and a cache holding version 1. */
+function client(t: ExecutionContext, url: string): { medo: string; cache: string; ptr: string[] } {
+  const { root, medo, ptr } = clientDir(t, url);
   const cache = join(root, 'cache');
   const warm = run(MEDO, ['prefetch', '--no-static-delta', '--cache-dir', cache, ptr[0]!]);
   t.is(warm.status, 0, warm.stderr);
@@ -259,15 +265,7 @@ test('bad delta indexes are typed errors naming the field', (t) => {
 
 /** A client with an empty cache and DEST holding version 1, expanded object by object from the server. */
 async function upgradeCase(t: ExecutionContext): Promise<{ medo: string; ptr: string[]; out: string; cache: string }> {
-  const root = tempDir(t);
-  const medo = join(root, 'c.medo');
-  mkdirSync(join(medo, 'ts'), { recursive: true });
-  writeFileSync(join(medo, 'SILO.json'), `${JSON.stringify({ silos: [fx.nginx.url] })}\n`);
-  const ptr = fx.ptr.map((p, i) => {
-    const to = join(medo, 'ts', `${i + 1}.0.treeptr`);
-    cpSync(p, to);
-    return to;
-  });
+  const { root, medo, ptr } = clientDir(t, fx.nginx.url);
   const out = join(root, 'wedge');
   const first = run(MEDO, ['expand', '--no-static-delta', '--cache-dir', join(root, 'cache1'), ptr[0]!, out]);
   t.is(first.status, 0, first.stderr);
