@@ -5,7 +5,10 @@
 //      repository, with the same id list fed to both; outputs must be byte-identical.
 //   2. PackIndex.open + two lookups on a 1,000,000-object index against a 1,000-object one, each in a
 //      fresh process: time and memory must not grow with the object count.
-// Usage: node bench/object-layer.mjs [--reps N] [--idx-reps N] [--only cat-file|idx]   (needs `npx tsc -p .` first)
+// The cat-file dataset is npm release history (--dataset npm, the default) or the Linux source packed by git
+// (--dataset linux: issue 13's goal, at most 1.1x git's time and no more memory than git).
+// Usage: node bench/object-layer.mjs [--dataset npm|linux] [--reps N] [--idx-reps N] [--only cat-file|idx]
+//   (needs `npx tsc -p .` first)
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
@@ -14,17 +17,20 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { benchCatFile, catFileLines, datasetLines, datasetStats } from './object-layer/cat-file.mjs';
 import { benchIdx, idxLines } from './object-layer/idx-open.mjs';
+import { prepareLinuxRepo } from './object-layer/linux-repo.mjs';
 import { prepareRepo } from './object-layer/npm-history-repo.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'bench', 'out');
 const SILO = join(ROOT, 'bin', 'silo.js');
-const GOAL_RATIO = 1.2; // medo/git for cat-file --batch (the issue's target)
 
 const { values: opts } = parseArgs({
-  options: { reps: { type: 'string', default: '5' }, 'idx-reps': { type: 'string', default: '7' }, only: { type: 'string' } },
+  options: { dataset: { type: 'string', default: 'npm' }, reps: { type: 'string', default: '5' }, 'idx-reps': { type: 'string', default: '7' }, only: { type: 'string' } },
 });
 if (opts.only !== undefined && opts.only !== 'cat-file' && opts.only !== 'idx') throw new Error(`--only must be cat-file or idx, got ${opts.only}`);
+if (opts.dataset !== 'npm' && opts.dataset !== 'linux') throw new Error(`--dataset must be npm or linux, got ${opts.dataset}`);
+// medo/git for cat-file --batch: the object-layer issue's target on npm history, issue 13's on Linux.
+const GOAL_RATIO = opts.dataset === 'linux' ? 1.1 : 1.2;
 const reps = Number(opts.reps);
 const idxReps = Number(opts['idx-reps']);
 if (!(Number.isInteger(reps) && reps >= 1)) throw new Error(`--reps must be a positive integer, got ${opts.reps}`);
@@ -67,7 +73,8 @@ const result = {
 result.loadAverage = { start: loadavg() };
 const lines = [`object layer  (node ${process.version}, ${result.git}, ${result.cpus} CPUs, load average ${loadavg()[0].toFixed(1)} at start)`];
 if (opts.only !== 'idx') {
-  result.repo = prepareRepo(OUT, log);
+  result.datasetName = opts.dataset;
+  result.repo = opts.dataset === 'linux' ? await prepareLinuxRepo(OUT, log) : prepareRepo(OUT, log);
   result.dataset = datasetStats(result.repo);
   result.catFile = [];
   for (const ordering of ['id', 'pack']) {
@@ -82,6 +89,6 @@ if (opts.only !== 'cat-file') {
   lines.push(...idxLines(result.idx, { reps: idxReps }));
 }
 result.loadAverage.end = loadavg();
-const jsonPath = join(OUT, 'object-layer.json');
+const jsonPath = join(OUT, opts.dataset === 'linux' ? 'object-layer-linux.json' : 'object-layer.json');
 writeFileSync(jsonPath, `${JSON.stringify(result, null, 2)}\n`);
 process.stdout.write(`${lines.join('\n')}results: ${relative(process.cwd(), jsonPath)}\n`);

@@ -52,6 +52,12 @@ export class LruCache<K, V> {
     return this.map.has(key);
   }
 
+  /** Drops `key`'s entry, when there is one. */
+  delete(key: K): void {
+    const s = this.map.get(key);
+    if (s !== undefined) this.remove(s);
+  }
+
   set(key: K, value: V): void {
     const weight = this.weigh(value);
     const old = this.map.get(key);

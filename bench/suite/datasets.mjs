@@ -38,7 +38,7 @@ async function aptDownload(pkg, dir) {
 const debName = (deb) => deb.split('/').pop().replace(/\.deb$/, '').split('_').slice(0, 2).join(' ').replaceAll('%3a', ':');
 
 /** The kernel's source tarball, taken out of the .deb once. */
-async function linuxTarball(downloads) {
+export async function linuxTarball(downloads) {
   const deb = await aptDownload(LINUX_PKG, downloads);
   const txz = join(downloads, `${LINUX_PKG}.tar.xz`);
   if (!existsSync(txz)) {

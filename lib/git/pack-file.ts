@@ -40,8 +40,15 @@ const PACK_HEADER_BYTES = 12;
 // deflate cannot expand data by more than 1032:1, so a size claim beyond that is corruption, caught before
 // any allocation.
 const MAX_DEFLATE_RATIO = 1032;
-// Compressed runs up to this long are read through the pack source's page cache.
-const SMALL_READ_BYTES = 16 << 10;
+// An entry far from the one read before is read with one peek of its header and this many bytes after it:
+// most entries' zlib data fits, so it costs one small read into the source's reused buffer. Caching a page
+// per entry instead made random reads (ids in sorted order, over a Linux pack) a third slower: each
+// entry's page was allocated, faulted in and copied for one use.
+const ENTRY_PEEK_BYTES = 8 << 10;
+// An entry this close after the one before is read through a window of the pack kept in a reused buffer:
+// in pack order small entries (deltas of a few dozen bytes) sit side by side, and one read serves many.
+const NEAR_BYTES = 16 << 10;
+const WINDOW_BYTES = 64 << 10;
 // A delta is applied as soon as its chain's base is known and then dropped, so deltas inflate into
 // buffers kept per chain position (up to this many positions, each up to the byte bound): no garbage.
 // Only the outermost read uses them: a REF_DELTA base asked of another store may come back into this pack.
@@ -58,6 +65,23 @@ export interface PackFileOptions {
   limits?: ReadLimits;
   /** Bytes of inflated delta bases to keep (git's core.deltaBaseCacheLimit is 96 MiB). */
   baseCacheBytes?: number;
+  /**
+   * Bytes of whole objects to keep that no delta has yet needed (default: a twelfth of baseCacheBytes).
+   * Read in pack order, a base comes before the deltas that name it; but most whole objects are no one's
+   * base, and keeping all of them in the base cache cost 50-70 MB of peak RSS reading a Linux pack.
+   */
+  recentCacheBytes?: number;
+}
+
+/**
+ * `buf` itself, or a copy of it in memory of its own when it is a small slice of Node's shared allocation
+ * pool: a cached 200-byte object would otherwise keep the pool's whole 8 KiB slab alive.
+ */
+function unpooled(buf: Buffer): Buffer {
+  if (buf.buffer.byteLength === buf.length) return buf;
+  const own = Buffer.allocUnsafeSlow(buf.length);
+  buf.copy(own);
+  return own;
 }
 
 export class PackFile {
@@ -66,14 +90,24 @@ export class PackFile {
   readonly limits: ReadLimits;
   /** Inflated bases by offset, with how many deltas below them led to a whole object (0 for one). */
   private readonly bases: LruCache<number, CachedBase>;
+  /** Whole objects read on their own, by offset, kept in case a delta read soon names them. */
+  private readonly recent: LruCache<number, RawObject>;
   private readonly dataEnd: number;
   private readonly deltaScratch: Buffer[] = [];
+  /** Where the last entry read starts: the next one just after it is read through the window. */
+  private lastOffset = -Infinity;
+  /** A run of the pack's bytes (`windowLength` from `windowStart`), read ahead for entries that follow. */
+  private window: Buffer | undefined;
+  private windowStart = 0;
+  private windowLength = 0;
   /** Whether a read met a delta yet: until then whole objects are not cached as bases (medo's own packs have none). */
   private sawDelta = false;
 
   constructor(readonly index: PackIndex, readonly pack: RandomAccess, options: PackFileOptions = {}) {
     this.limits = options.limits ?? DEFAULT_LIMITS;
-    this.bases = new LruCache(options.baseCacheBytes ?? 96 << 20, (b) => b.object.content.length + 64);
+    const baseBytes = options.baseCacheBytes ?? 96 << 20;
+    this.bases = new LruCache(baseBytes, (b) => b.object.content.length + 64);
+    this.recent = new LruCache(options.recentCacheBytes ?? Math.floor(baseBytes / 12), (o) => o.content.length + 64);
     const fail = (why: string): never => {
       throw new MedoError('ERR_PACK_CORRUPT', `${pack.path}: ${why}`, { path: pack.path });
     };
@@ -99,7 +133,7 @@ export class PackFile {
     const idxSrc = new FileSource(`${base}.idx`, { pageSize: 4 << 10, cacheBytes: 16 << 20 });
     let packSrc: FileSource | undefined;
     try {
-      packSrc = new FileSource(`${base}.pack`, { pageSize: 16 << 10, cacheBytes: 16 << 20 });
+      packSrc = new FileSource(`${base}.pack`, { pageSize: 16 << 10, cacheBytes: 4 << 20 });
       return new PackFile(PackIndex.open(idxSrc), packSrc, options);
     } catch (e) {
       idxSrc.close();
@@ -130,6 +164,51 @@ export class PackFile {
   }
 
   /**
+   * The header and inflated data of the entry at `offset`, with one read when the data is small. A delta
+   * inflates into the scratch buffer of its chain position `slot`.
+   */
+  private entryAt(offset: number, slot: number): { h: EntryHeader; data: Buffer } {
+    if (!(offset >= PACK_HEADER_BYTES && offset < this.dataEnd)) {
+      throw new MedoError('ERR_PACK_CORRUPT', `${this.path}: offset ${offset} is outside the pack's entries`, { path: this.path, offset });
+    }
+    const raw = this.entryBytes(offset, Math.min(MAX_ENTRY_HEADER + ENTRY_PEEK_BYTES, this.dataEnd - offset));
+    const h = parseEntryHeader(raw, offset, this.path);
+    const into = this.scratchIfDelta(h, slot);
+    const start = offset + h.headerLength;
+    const want = Math.min(this.dataEnd - start, h.size + (h.size >>> 9) + 64);
+    if (h.size <= ENTRY_PEEK_BYTES && h.size <= this.limits.maxObjectSize && want <= raw.length - h.headerLength) {
+      const r = inflateExact(raw.subarray(h.headerLength), h.size, into);
+      if (typeof r !== 'string') return { h, data: r.data };
+    }
+    // Larger, over the limit, or odd: the general path reads again and names what is wrong.
+    return { h, data: this.inflate(start, h.size, offset, into) };
+  }
+
+  /**
+   * `length` bytes at `offset`, valid until the next call: from the window when it holds them, else by
+   * moving the window there when the read follows closely on the last one, else by a peek of just them.
+   */
+  private entryBytes(offset: number, length: number): Buffer {
+    const near = offset >= this.lastOffset && offset - this.lastOffset < NEAR_BYTES;
+    this.lastOffset = offset;
+    const at = offset - this.windowStart;
+    if (at >= 0 && at + length <= this.windowLength) return this.window!.subarray(at, at + length);
+    if (!near) return this.pack.peek(offset, length);
+    this.window ??= Buffer.allocUnsafeSlow(WINDOW_BYTES);
+    this.windowLength = Math.min(WINDOW_BYTES, this.dataEnd - offset);
+    this.windowStart = offset;
+    this.pack.readInto(offset, this.window.subarray(0, this.windowLength));
+    return this.window.subarray(0, length);
+  }
+
+  /** The delta scratch buffer of chain position `slot` when the entry is a delta (and marks that deltas exist). */
+  private scratchIfDelta(h: EntryHeader, slot: number): Buffer | undefined {
+    if (h.typeCode !== OBJ_OFS_DELTA && h.typeCode !== OBJ_REF_DELTA) return undefined;
+    this.sawDelta = true;
+    return externalDepth === 0 ? this.scratchFor(slot, h.size) : undefined;
+  }
+
+  /**
    * Inflates exactly `size` bytes of zlib data starting at `start`, into the start of `into` when it is
    * given and large enough (a reused buffer), else into a new buffer.
    */
@@ -149,9 +228,8 @@ export class PackFile {
     // only fall back to the rest of the pack for unusual encoders.
     let want = Math.min(avail, size + (size >>> 9) + 64);
     for (;;) {
-      // Bytes within a page are read through the page cache (neighbouring entries share it); longer runs
-      // are inflated at once and dropped, so they go into the source's reused buffer.
-      const r = inflateExact(want <= SMALL_READ_BYTES ? this.pack.read(start, want) : this.pack.peek(start, want), size, into);
+      // The bytes are inflated at once and dropped, so they go into the source's reused buffer.
+      const r = inflateExact(this.pack.peek(start, want), size, into);
       if (typeof r !== 'string') return r.data;
       if (r === 'short-input' && want < avail) {
         want = avail;
@@ -178,7 +256,7 @@ export class PackFile {
     const tooLong = (): MedoError => new MedoError('ERR_PACK_CORRUPT', `${this.path}: delta chain from offset ${offset} loops or exceeds ${this.limits.maxChainLength}`,
       { path: this.path, offset });
     for (;;) {
-      const cached = this.bases.get(at);
+      const cached = this.bases.get(at) ?? (deltas.length > 0 ? this.promote(at) : this.fromRecent(at));
       if (cached !== undefined) {
         // A cached link still counts the deltas below it: the limit does not depend on what was read before.
         if (deltas.length + cached.depth > this.limits.maxChainLength) throw tooLong();
@@ -189,10 +267,7 @@ export class PackFile {
       // `deltas` holds the chain's deltas so far; a chain of exactly maxChainLength deltas is allowed.
       if (seen.has(at) || deltas.length > this.limits.maxChainLength) throw tooLong();
       seen.add(at);
-      const h = this.entryHeader(at);
-      const isDelta = h.typeCode === OBJ_OFS_DELTA || h.typeCode === OBJ_REF_DELTA;
-      if (isDelta) this.sawDelta = true;
-      const data = this.inflate(at + h.headerLength, h.size, at, isDelta && externalDepth === 0 ? this.scratchFor(deltas.length, h.size) : undefined);
+      const { h, data } = this.entryAt(at, deltas.length);
       if (h.typeCode === OBJ_OFS_DELTA) {
         deltas.push({ offset: at, data });
         at = h.baseOffset!;
@@ -221,7 +296,8 @@ export class PackFile {
         break;
       } else {
         base = { type: TYPE_NAMES[h.typeCode]!, content: data };
-        if (this.sawDelta) this.bases.set(at, { object: base, depth: 0 });
+        if (deltas.length > 0) this.bases.set(at, { object: { type: base.type, content: unpooled(data) }, depth: 0 });
+        else if (this.sawDelta) this.recent.set(at, { type: base.type, content: unpooled(data) });
         break;
       }
     }
@@ -236,9 +312,24 @@ export class PackFile {
           { path: this.path, offset: d.offset }, { cause: e });
       }
       base = { type: base.type, content };
-      if (i > 0) this.bases.set(d.offset, { object: base, depth: baseDepth + deltas.length - i });
+      if (i > 0) this.bases.set(d.offset, { object: { type: base.type, content: unpooled(content) }, depth: baseDepth + deltas.length - i });
     }
     return base;
+  }
+
+  /** A whole object read before and now a delta's base: it moves to the base cache. */
+  private promote(at: number): CachedBase | undefined {
+    const object = this.recent.get(at);
+    if (object === undefined) return undefined;
+    this.recent.delete(at);
+    const cached = { object, depth: 0 };
+    this.bases.set(at, cached);
+    return cached;
+  }
+
+  private fromRecent(at: number): CachedBase | undefined {
+    const object = this.recent.get(at);
+    return object === undefined ? undefined : { object, depth: 0 };
   }
 
   /** The reused buffer for the delta at chain position `slot`, when one of `size` bytes fits. */
@@ -265,6 +356,7 @@ export class PackFile {
 
   close(): void {
     this.bases.clear();
+    this.recent.clear();
     this.deltaScratch.length = 0;
     this.index.src.close();
     this.pack.close();

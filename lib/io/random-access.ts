@@ -16,6 +16,8 @@ export interface RandomAccess {
    * files this way makes no garbage.
    */
   peek(position: number, length: number): Buffer;
+  /** Fills `into` with the bytes at `position` (throws when they run past the end) and returns it. */
+  readInto(position: number, into: Buffer): Buffer;
   /**
    * Compares `key` with the `key.length` bytes at `position`: negative, zero or positive as `key` sorts
    * before, equal to or after them. No view of those bytes is made: an index's binary search compares many
@@ -46,6 +48,11 @@ export class BufferSource implements RandomAccess {
   }
   peek(position: number, length: number): Buffer {
     return this.read(position, length);
+  }
+  readInto(position: number, into: Buffer): Buffer {
+    checkRange(this, position, into.length);
+    this.buf.copy(into, 0, position, position + into.length);
+    return into;
   }
   compare(key: Buffer, position: number): number {
     checkRange(this, position, key.length);
@@ -125,6 +132,11 @@ export class FileSource implements RandomAccess {
     }
     if (length > this.scratch.length) this.scratch = Buffer.allocUnsafe(Math.min(PEEK_MAX_BYTES, Math.max(length, 2 * this.scratch.length)));
     return this.fill(this.scratch.subarray(0, length), position);
+  }
+
+  readInto(position: number, into: Buffer): Buffer {
+    checkRange(this, position, into.length);
+    return this.fill(into, position);
   }
 
   compare(key: Buffer, position: number): number {

@@ -39,3 +39,14 @@ test('a zero bound keeps nothing; clear empties; a negative bound is refused', (
   t.deepEqual([c.size, c.weight, c.get('a')], [0, 0, undefined]);
   t.throws(() => cache(-1), { instanceOf: RangeError });
 });
+
+test('delete drops an entry and its weight, and frees its slot for the next', (t) => {
+  const c = cache(100);
+  c.set('a', bytes(40));
+  c.set('b', bytes(40));
+  c.delete('a');
+  c.delete('absent');
+  t.deepEqual([c.has('a'), c.has('b'), c.size, c.weight], [false, true, 1, 40]);
+  c.set('c', bytes(60)); // fits beside b now that a is gone
+  t.deepEqual([c.has('b'), c.has('c'), c.weight], [true, true, 100]);
+});

@@ -174,6 +174,25 @@ test('reads in pack order, reversed, and shuffled, twice over, through one small
   }
 });
 
+test('entries read through the read-ahead window, one peek each, or both in turn, equal git', (t) => {
+  // In pack order each entry follows the last closely and comes from the window; in reverse each is a
+  // peek of its own; alternating halves of the pack moves between the two at every read. Whole objects
+  // kept for later deltas (the recent cache) are handed to those deltas as bases.
+  const v = variants.get('gc-aggressive')!;
+  const objects = gitObjects(v.gitDir);
+  for (const options of [{}, { recentCacheBytes: 0 }, { baseCacheBytes: 0, recentCacheBytes: 1 << 20 }]) {
+    const pack = open('gc-aggressive', options);
+    t.teardown(() => pack.close());
+    const info = depths(pack);
+    const byOffset = [...objects].sort((a, b) => info.get(a.oid)!.offset - info.get(b.oid)!.offset);
+    const half = byOffset.length >> 1;
+    const alternating = byOffset.slice(0, half).flatMap((o, i) => [o, byOffset[half + i]!]);
+    for (const order of [byOffset, [...byOffset].reverse(), alternating]) {
+      assertReadsLikeGit(t, (oid) => pack.read(oidToBytes(oid)), order);
+    }
+  }
+});
+
 test('absent ids, including ones at the ends of the fan-out, are undefined', (t) => {
   const pack = open('ofs-delta');
   t.teardown(() => pack.close());

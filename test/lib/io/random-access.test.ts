@@ -35,6 +35,11 @@ function readsLikeTheBuffer(t: import('ava').ExecutionContext, src: RandomAccess
     ranges.push([pos, Math.floor(r() * Math.min(2 * PAGE, data.length - pos))]);
   }
   for (const [pos, len] of ranges) t.true(src.read(pos, len).equals(data.subarray(pos, pos + len)), `${len} bytes at ${pos}`);
+  for (const [pos, len] of ranges) {
+    const into = Buffer.alloc(len, 0xee);
+    t.is(src.readInto(pos, into), into);
+    t.true(into.equals(data.subarray(pos, pos + len)), `readInto of ${len} bytes at ${pos}`);
+  }
   // compare agrees in sign with Buffer.compare: equal bytes, a key that differs in its first or last
   // byte either way, within a page or straddling two.
   const sign = (n: number) => Math.sign(n);
@@ -52,6 +57,7 @@ function readsLikeTheBuffer(t: import('ava').ExecutionContext, src: RandomAccess
   throwsCode(t, () => src.compare(Buffer.alloc(2), data.length - 1), 'ERR_PACK_CORRUPT', 'a compare past the end');
   for (const [pos, len] of [[-1, 1], [0, data.length + 1], [data.length, 1], [data.length - 1, 2], [2 ** 53, 1]]) {
     throwsCode(t, () => src.read(pos!, len!), 'ERR_PACK_CORRUPT', `${len} bytes at ${pos}`);
+    if (len! <= data.length) throwsCode(t, () => src.readInto(pos!, Buffer.alloc(len!)), 'ERR_PACK_CORRUPT', `readInto of ${len} bytes at ${pos}`);
   }
 }
 
