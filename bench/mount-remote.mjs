@@ -13,14 +13,13 @@
 // The machine may be shared with other work: read the ratio, and the median over several reps.
 // Usage: node bench/mount-remote.mjs [--tree DIR] [--out DIR] [--reps N]   (needs `npx tsc -p .` first)
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { get } from 'node:http';
-import { connect, createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { median } from './measure.mjs';
+import { startNginx } from './nginx.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const MEDO = join(ROOT, 'bin', 'medo.js');
@@ -30,16 +29,14 @@ if (!(Number.isInteger(reps) && reps >= 1)) throw new Error(`--reps must be a po
 const tree = resolve(opts.tree ?? join(ROOT, 'node_modules'));
 const out = resolve(opts.out ?? join(ROOT, 'bench', 'out', 'mount-remote'));
 const log = (s) => process.stderr.write(`bench: ${s}\n`);
-const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
-if (NGINX === undefined) throw new Error('nginx is not installed (scripts/setup.sh)');
 const GOAL_MS = 50;
 
 const mnt = join(out, 'mnt');
 spawnSync('fusermount', ['-u', '-z', mnt], { stdio: 'ignore' });
 rmSync(out, { recursive: true, force: true });
 for (const d of ['www/deps.silo', 'local.medo', 'remote.medo', 'nginx', 'mnt']) mkdirSync(join(out, d), { recursive: true });
-const port = await new Promise((r) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => r(p)); }); });
-const siloUrl = `http://127.0.0.1:${port}/deps.silo/`;
+const nginx = await startNginx({ root: join(out, 'www'), dir: join(out, 'nginx'), accessLog: true });
+const siloUrl = `${nginx.origin}/deps.silo/`;
 
 execFileSync(process.execPath, [join(ROOT, 'bin', 'silo.js'), 'init', join(out, 'www', 'deps.silo')]);
 writeFileSync(join(out, 'local.medo', 'SILO.json'), JSON.stringify({ silos: [join(out, 'www', 'deps.silo')] }));
@@ -67,42 +64,9 @@ if (candidates.length < 2) throw new Error(`${tree} has too few files of 1-64 Ki
 const [first, second] = [candidates[candidates.length >> 1], candidates[candidates.length >> 2]];
 log(`first file ${first}, then ${second}`);
 
-const nginxDir = join(out, 'nginx');
-const accessLog = join(nginxDir, 'access.log');
-writeFileSync(join(nginxDir, 'nginx.conf'), `daemon off; master_process off; pid ${nginxDir}/pid; error_log ${nginxDir}/error.log;
-events { worker_connections 1024; }
-http { log_format b '$request_uri $bytes_sent'; access_log ${accessLog} b; types { } default_type application/octet-stream; gzip off;
-  client_body_temp_path ${nginxDir}/b; proxy_temp_path ${nginxDir}/p; fastcgi_temp_path ${nginxDir}/f; uwsgi_temp_path ${nginxDir}/u; scgi_temp_path ${nginxDir}/s;
-  server { listen 127.0.0.1:${port}; root ${join(out, 'www')}; } }
-`);
-const nginx = spawn(NGINX, ['-c', join(nginxDir, 'nginx.conf'), '-p', nginxDir, '-e', join(nginxDir, 'error.log')], { stdio: 'inherit' });
-for (let tries = 0; ; tries++) {
-  const up = await new Promise((r) => { const s = connect(port, '127.0.0.1'); s.on('connect', () => { s.destroy(); r(true); }); s.on('error', () => r(false)); });
-  if (up) break;
-  if (tries > 400 || nginx.exitCode !== null) throw new Error('nginx did not start');
-  await new Promise((r) => setTimeout(r, 10));
-}
-
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 
-/** Bytes nginx sent since the last call; a marked request, waited for in the log, makes sure every line is written. */
-let logSeen = 0;
-let marks = 0;
-async function bytesSent() {
-  const mark = `mark-${marks++}`;
-  await new Promise((r, j) => get(`${siloUrl}medo-silo.json?${mark}`, (res) => { res.resume(); res.on('end', r); }).on('error', j));
-  for (;;) {
-    const lines = readFileSync(accessLog, 'utf8').split('\n').filter((l) => l !== '');
-    const at = lines.findIndex((l, i) => i >= logSeen && l.includes(mark));
-    if (at >= 0) {
-      const bytes = lines.slice(logSeen, at).reduce((n, l) => n + Number(l.split(' ')[1]), 0);
-      const requests = at - logSeen;
-      logSeen = at + 1;
-      return { bytes, requests };
-    }
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+const bytesSent = nginx.bytesSent;
 
 /** Mounts `medoDir` (with an empty cache) and resolves once it is ready, with a stop function. */
 async function coldMount(medoDir) {
@@ -179,6 +143,6 @@ try {
     localFirstByteRunsMs: m.localFirst.map((x) => Math.round(x * 10) / 10),
   })}\n`);
 } finally {
-  nginx.kill('SIGTERM');
+  await nginx.stop();
   spawnSync('fusermount', ['-u', '-z', mnt], { stdio: 'ignore' });
 }

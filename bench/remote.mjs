@@ -6,12 +6,12 @@
 // `medo expand` runs twice per rep: with --whole-packs (one download per pack) and with Range requests per
 // object (what a partial read does).
 // Usage: node bench/remote.mjs [--tree DIR] [--out DIR] [--reps N]   (needs `npx tsc -p .` first)
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { startNginx } from './nginx.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const MEDO = join(ROOT, 'bin', 'medo.js');
@@ -21,10 +21,7 @@ const tree = resolve(opts.tree ?? join(ROOT, 'node_modules'));
 const out = resolve(opts.out ?? join(ROOT, 'bench', 'out', 'remote'));
 const log = (s) => process.stderr.write(`bench: ${s}\n`);
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
-if (NGINX === undefined) throw new Error('nginx is not installed (scripts/setup.sh)');
 
-const port = await new Promise((r) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => r(p)); }); });
 rmSync(out, { recursive: true, force: true });
 mkdirSync(join(out, 'www', 'deps.silo'), { recursive: true });
 mkdirSync(join(out, 'm.medo'), { recursive: true });
@@ -32,19 +29,10 @@ execFileSync(process.execPath, [join(ROOT, 'bin', 'silo.js'), 'init', join(out, 
 writeFileSync(join(out, 'm.medo', 'SILO.json'), JSON.stringify({ silos: [join(out, 'www', 'deps.silo')] }));
 log(`medo add ${tree}`);
 execFileSync(process.execPath, [MEDO, 'add', tree, join(out, 'm.medo', 'tree.treeptr')], { stdio: ['ignore', 'ignore', 'inherit'] });
-writeFileSync(join(out, 'm.medo', 'SILO.json'), JSON.stringify({ silos: [`http://127.0.0.1:${port}/deps.silo/`] }));
 log('tar -czf');
 execFileSync('tar', ['-czf', join(out, 'www', 'tree.tar.gz'), '-C', tree, '.']);
-const tmp = join(out, 'nginx');
-mkdirSync(tmp);
-writeFileSync(join(tmp, 'nginx.conf'), `daemon off; master_process off; pid ${tmp}/pid; error_log ${tmp}/error.log;
-events { worker_connections 1024; }
-http { access_log off; types { } default_type application/octet-stream; gzip off;
-  client_body_temp_path ${tmp}/b; proxy_temp_path ${tmp}/p; fastcgi_temp_path ${tmp}/f; uwsgi_temp_path ${tmp}/u; scgi_temp_path ${tmp}/s;
-  server { listen 127.0.0.1:${port}; root ${join(out, 'www')}; } }
-`);
-const nginx = spawn(NGINX, ['-c', join(tmp, 'nginx.conf'), '-p', tmp, '-e', join(tmp, 'error.log')], { stdio: 'inherit' });
-await new Promise((r) => setTimeout(r, 300));
+const nginx = await startNginx({ root: join(out, 'www'), dir: join(out, 'nginx') });
+writeFileSync(join(out, 'm.medo', 'SILO.json'), JSON.stringify({ silos: [`${nginx.origin}/deps.silo/`] }));
 try {
   const time = (cmd, args, env) => {
     spawnSync('sync');
@@ -65,12 +53,12 @@ try {
     ranges.push(time(process.execPath, [MEDO, 'expand', join(out, 'm.medo', 'tree.treeptr'), join(out, 'dest')], { MEDO_CACHE_DIR: join(out, 'cache') }));
     rmSync(join(out, 'dest'), { recursive: true, force: true });
     mkdirSync(join(out, 'dest'));
-    tar.push(time('sh', ['-c', `curl -sf http://127.0.0.1:${port}/tree.tar.gz | tar -xz -C ${join(out, 'dest')}`]));
+    tar.push(time('sh', ['-c', `curl -sf ${nginx.origin}/tree.tar.gz | tar -xz -C ${join(out, 'dest')}`]));
   }
   const m = median(medo);
   const t = median(tar);
   const r = median(ranges);
   process.stdout.write(`${JSON.stringify({ tree, reps, wholePacksMs: m, rangesMs: r, curlTarMs: t, wholePacksRatio: m / t, rangesRatio: r / t, goal: 1.0 })}\n`);
 } finally {
-  nginx.kill('SIGTERM');
+  await nginx.stop();
 }

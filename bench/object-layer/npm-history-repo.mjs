@@ -17,7 +17,7 @@ export const DATASET = {
 };
 
 // Fixed identity and dates: the same DATASET gives the same object ids on every machine.
-const GIT_ENV = {
+export const GIT_ENV = {
   ...process.env,
   GIT_AUTHOR_NAME: 'medo bench',
   GIT_AUTHOR_EMAIL: 'bench@medo.invalid',
@@ -27,11 +27,13 @@ const GIT_ENV = {
   GIT_CONFIG_GLOBAL: '/dev/null',
 };
 
-const tarballName = (name, version) => `${name.replace(/^@/, '').replace('/', '-')}-${version}.tgz`;
+/** The file `npm pack NAME@VERSION` writes (a scope's @ dropped, its / a dash). */
+export const tarballName = (name, version) => `${name.replace(/^@/, '').replace('/', '-')}-${version}.tgz`;
 
-function fetchTarballs(cacheDir) {
+/** Fetches into `cacheDir` (with one `npm pack`) the tarballs of `dataset` ({ name: [versions] }) it lacks. */
+export function fetchTarballs(cacheDir, dataset = DATASET) {
   mkdirSync(cacheDir, { recursive: true });
-  const missing = Object.entries(DATASET).flatMap(([name, versions]) =>
+  const missing = Object.entries(dataset).flatMap(([name, versions]) =>
     versions.filter((v) => !existsSync(join(cacheDir, tarballName(name, v)))).map((v) => `${name}@${v}`));
   if (missing.length === 0) return;
   execFileSync('npm', ['pack', ...missing, '--pack-destination', cacheDir, '--silent'], { cwd: cacheDir, stdio: ['ignore', 'ignore', 'inherit'] });
