@@ -71,10 +71,10 @@ matches, 1 on a conflict, 3 on failure (a missing or corrupt object is named).
       options: { delete: { type: 'boolean' }, ...MATERIALIZE_OPTIONS },
     });
     if (positionals.length !== 2) usage('expand takes a .treeptr or medo directory, and a destination directory');
-    const { targets, medoDir, store, progress, jobs, threads } = await setUpMaterialize('expand', positionals[0]!, values, positionals[1]!);
+    const { targets, medoDir, store, progress, jobs, threads, warm } = await setUpMaterialize('expand', positionals[0]!, values, positionals[1]!);
     try {
       const report = await expandTargets(targets, store, positionals[1]!, {
-        delete: values.delete === true, unpack: values.raw !== true, concurrency: jobs, medoRoot: medoDir.root, threads,
+        delete: values.delete === true, unpack: values.raw !== true, concurrency: jobs, medoRoot: medoDir.root, threads, cacheDir: warm.cacheDir,
         onFile: (bytes) => progress.tick(bytes),
       });
       progress.done();

@@ -47,6 +47,8 @@ export interface ExpandOptions {
    * themselves (file-pool.ts).
    */
   medoRoot?: string;
+  /** The host's cache of the medo directory's remote silos, which the pool's workers read too (--cache-dir). */
+  cacheDir?: string;
   /** Worker threads for that pool (default: file-pool.ts defaultThreads()); 0 does that work on this thread. */
   threads?: number;
 }
@@ -221,7 +223,7 @@ export class Expander {
     if (n.kind === 'file') item.permExact = n.permExact;
     if (this.fresh) item.direct = true;
     if (n.mtime !== undefined) item.mtime = n.mtime;
-    this.pool ??= new FilePool(this.options.medoRoot!, this.options.threads);
+    this.pool ??= new FilePool(this.options.medoRoot!, this.options.threads, this.options.cacheDir);
     return this.pool.add(item, (r: FileResult) => {
       if (r.result === 'inspected' || r.result === 'other') return;
       if (r.result === 'replaced') this.syncDirs.add(abs.slice(0, abs.lastIndexOf('/')));

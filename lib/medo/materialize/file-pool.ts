@@ -46,8 +46,11 @@ export class FilePool {
   private failure: unknown;
   private closed = false;
 
-  /** `medoRoot`: the medo directory whose silos hold the blobs; only 'inspect' items can do without. */
-  constructor(private readonly medoRoot: string | undefined, threads = defaultThreads()) {
+  /**
+   * `medoRoot`: the medo directory whose silos hold the blobs; only 'inspect' items can do without.
+   * `cacheDir`: the host's cache of its remote silos, when not the default one.
+   */
+  constructor(private readonly medoRoot: string | undefined, threads = defaultThreads(), private readonly cacheDir?: string) {
     if (!Number.isInteger(threads) || threads < 0) throw new MedoError('ERR_USAGE', `threads must be a whole number >= 0, not ${threads}`);
     const filename = threads > 0 ? findFileWorker() : undefined;
     // minThreads = maxThreads: piscina would otherwise respawn threads for each burst.
@@ -100,6 +103,7 @@ export class FilePool {
     this.batch = [];
     const task: FileTask = { protocol: FILE_PROTOCOL, items: jobs.map((j) => j.item), umask: this.umask };
     if (this.medoRoot !== undefined) task.medoRoot = this.medoRoot;
+    if (this.cacheDir !== undefined) task.cacheDir = this.cacheDir;
     const run: Promise<void> = this.run(task).then(
       (outcome) => this.settle(jobs, outcome),
       (e: unknown) => {

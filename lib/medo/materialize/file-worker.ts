@@ -56,6 +56,8 @@ export interface FileTask {
   protocol: number;
   /** The medo directory whose silos hold the blobs ('create' and 'sync'). */
   medoRoot?: string;
+  /** The host's cache of medoRoot's remote silos (the command's --cache-dir), when it has any. */
+  cacheDir?: string;
   items: FileItem[];
   /** The creating process's umask: a new file's mode needs an fchmod only when the umask changed it. */
   umask: number;
@@ -66,13 +68,13 @@ export type FileOutcome =
   | { ok: false; error: { code: ErrorCode | string; message: string; data: ErrorData } };
 
 // Content is immutable and a worker serves one command: the store stays open for the worker's life.
-let cached: { root: string; store: ObjectStore } | undefined;
+let cached: { root: string; cacheDir: string | undefined; store: ObjectStore } | undefined;
 
-function storeFor(root: string | undefined): ObjectStore {
+function storeFor(root: string | undefined, cacheDir: string | undefined): ObjectStore {
   if (root === undefined) throw new MedoError('ERR_USAGE', 'a file task that reads blobs needs medoRoot');
-  if (cached?.root !== root) {
+  if (cached?.root !== root || cached.cacheDir !== cacheDir) {
     cached?.store.close();
-    cached = { root, store: MedoDir.open(root).openStore() };
+    cached = { root, cacheDir, store: MedoDir.open(root).openStore(cacheDir === undefined ? {} : { cacheDir }) };
   }
   return cached.store;
 }
@@ -252,7 +254,7 @@ export function runFileTask(task: FileTask): FileOutcome {
     }
     const results = task.items.map((item): FileResult => {
       if (item.op === 'inspect') return inspect(item);
-      const store = storeFor(task.medoRoot);
+      const store = storeFor(task.medoRoot, task.cacheDir);
       return item.op === 'create' ? create(item, store, task.umask) : sync(item, store, task.umask);
     });
     return { ok: true, results };

@@ -173,6 +173,20 @@ test.serial('medo expand of a remote wedge from nginx matches the source tree by
   }
 });
 
+test.serial('medo expand --cache-dir: the file workers read that cache too, not MEDO_CACHE_DIR', (t) => {
+  // Found by bench/deltas.mjs: the workers opened the store with the default cache, so an expand big
+  // enough for them failed ("the cache of its remote silos ... does not exist yet") or read another cache.
+  const m = remoteMedo(t, [fx.nginx.url], { packed: fx.tree });
+  const dir = tempDir(t);
+  const cacheDir = join(dir, 'cache');
+  const dest = join(dir, 'dest');
+  const r = medoCli(['expand', '--threads', '2', '--cache-dir', cacheDir, join(m, 'packed.treeptr'), dest], { MEDO_CACHE_DIR: join(dir, 'not-this-one') });
+  t.is(r.status, 0, r.stderr);
+  const diff = spawnSync('diff', ['-r', '--no-dereference', join(fx.dir, 'src'), dest], { encoding: 'utf8' });
+  t.is(diff.status, 0, diff.stdout + diff.stderr);
+  t.false(existsSync(join(dir, 'not-this-one')));
+});
+
 test.serial('one small file out of a large pack costs kilobytes of Range requests, not the pack', async (t) => {
   const before = readLog(fx.nginx.log).length;
   const { store, cacheDir } = newStore(t, [fx.nginx.url]);
