@@ -13,7 +13,7 @@ import { loadavg } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { childrenCpuMs, median } from './measure.mjs';
+import { childrenCpuMs, median, readyLine } from './measure.mjs';
 import { linuxTarball } from './suite/datasets.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -115,14 +115,7 @@ async function tarOfFreshMount(treeptr, mnt) {
   child.stderr.on('data', (c) => (stderr += c));
   const exited = new Promise((r) => child.once('exit', r));
   try {
-    const line = await new Promise((r) => {
-      let text = '';
-      child.stdio[3].on('data', (c) => {
-        text += c;
-        if (text.includes('\n')) r(text.trim());
-      });
-      child.stdio[3].on('end', () => r(text.trim()));
-    });
+    const line = await readyLine(child.stdio[3]);
     if (line !== 'ready') throw new Error(`medo mount failed: ${line}\n${stderr}`);
     // tar runs in a shell child: this process serves nothing, but it must not block on the mount either.
     const r = timed('sh', ['-c', 'tar -cf - . | wc -c'], { cwd: mnt });

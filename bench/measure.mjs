@@ -27,3 +27,15 @@ export function childrenCpuMs() {
     return null;
   }
 }
+
+/** The first line `medo mount --ready-fd` writes to `stream` ('ready', or why not), or all it wrote before closing. */
+export function readyLine(stream) {
+  return new Promise((resolve) => {
+    let text = '';
+    stream.on('data', (c) => {
+      text += c;
+      if (text.includes('\n')) resolve(text.trim());
+    });
+    stream.on('end', () => resolve(text.trim()));
+  });
+}

@@ -15,6 +15,7 @@ import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { readyLine } from './measure.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const OUT = join(ROOT, 'bench', 'out', 'mount');
@@ -132,14 +133,7 @@ async function mountMedo(source, mnt, backend) {
     { stdio: ['ignore', 'ignore', 'pipe', 'pipe'], env: { ...process.env, MEDO_FUSE_BACKEND: backend } });
   let stderr = '';
   child.stderr.on('data', (c) => (stderr += c));
-  const line = await new Promise((r) => {
-    let text = '';
-    child.stdio[3].on('data', (c) => {
-      text += c;
-      if (text.includes('\n')) r(text.trim());
-    });
-    child.stdio[3].on('end', () => r(text.trim()));
-  });
+  const line = await readyLine(child.stdio[3]);
   const wall = performance.now() - t0;
   if (line !== 'ready') throw new Error(`medo mount failed: ${line}\n${stderr}`);
   const server = JSON.parse(stderr.split('\n').find((l) => l.includes('"mounted"'))).ms;

@@ -156,11 +156,15 @@ export class PackFile {
    * wanted (an object's size), not the data after it: the page around it is then not read.
    */
   entryHeader(offset: number, peek = false): EntryHeader {
+    this.checkEntryOffset(offset);
+    const length = Math.min(MAX_ENTRY_HEADER, this.dataEnd - offset);
+    return parseEntryHeader(peek ? this.pack.peek(offset, length) : this.pack.read(offset, length), offset, this.path);
+  }
+
+  private checkEntryOffset(offset: number): void {
     if (!(offset >= PACK_HEADER_BYTES && offset < this.dataEnd)) {
       throw new MedoError('ERR_PACK_CORRUPT', `${this.path}: offset ${offset} is outside the pack's entries`, { path: this.path, offset });
     }
-    const length = Math.min(MAX_ENTRY_HEADER, this.dataEnd - offset);
-    return parseEntryHeader(peek ? this.pack.peek(offset, length) : this.pack.read(offset, length), offset, this.path);
   }
 
   /**
@@ -168,9 +172,7 @@ export class PackFile {
    * inflates into the scratch buffer of its chain position `slot`.
    */
   private entryAt(offset: number, slot: number): { h: EntryHeader; data: Buffer } {
-    if (!(offset >= PACK_HEADER_BYTES && offset < this.dataEnd)) {
-      throw new MedoError('ERR_PACK_CORRUPT', `${this.path}: offset ${offset} is outside the pack's entries`, { path: this.path, offset });
-    }
+    this.checkEntryOffset(offset);
     const raw = this.entryBytes(offset, Math.min(MAX_ENTRY_HEADER + ENTRY_PEEK_BYTES, this.dataEnd - offset));
     const h = parseEntryHeader(raw, offset, this.path);
     const into = this.scratchIfDelta(h, slot);
@@ -256,7 +258,7 @@ export class PackFile {
     const tooLong = (): MedoError => new MedoError('ERR_PACK_CORRUPT', `${this.path}: delta chain from offset ${offset} loops or exceeds ${this.limits.maxChainLength}`,
       { path: this.path, offset });
     for (;;) {
-      const cached = this.bases.get(at) ?? (deltas.length > 0 ? this.promote(at) : this.fromRecent(at));
+      const cached = this.bases.get(at) ?? this.fromRecent(at, deltas.length > 0);
       if (cached !== undefined) {
         // A cached link still counts the deltas below it: the limit does not depend on what was read before.
         if (deltas.length + cached.depth > this.limits.maxChainLength) throw tooLong();
@@ -317,19 +319,16 @@ export class PackFile {
     return base;
   }
 
-  /** A whole object read before and now a delta's base: it moves to the base cache. */
-  private promote(at: number): CachedBase | undefined {
+  /** A whole object read before; when it is now a delta's base (`asBase`), it moves to the base cache. */
+  private fromRecent(at: number, asBase: boolean): CachedBase | undefined {
     const object = this.recent.get(at);
     if (object === undefined) return undefined;
-    this.recent.delete(at);
     const cached = { object, depth: 0 };
-    this.bases.set(at, cached);
+    if (asBase) {
+      this.recent.delete(at);
+      this.bases.set(at, cached);
+    }
     return cached;
-  }
-
-  private fromRecent(at: number): CachedBase | undefined {
-    const object = this.recent.get(at);
-    return object === undefined ? undefined : { object, depth: 0 };
   }
 
   /** The reused buffer for the delta at chain position `slot`, when one of `size` bytes fits. */
