@@ -10,22 +10,43 @@ import type { MetaEntry } from './meta.js';
 
 /** What is wrong with an entry, by the code a PathIndex keeps for it (0: nothing). */
 const ENTRY_FAULTS = ['', 'is not a clean relative path', 'must be [perm, mtime] or [perm, mtime, nsec]', 'has a bad permission',
-  'has a bad mtime', 'has bad nanoseconds'];
+  'has a bad mtime', 'has bad nanoseconds', 'must be the index of an entry of "attrs"'];
+const FAULT_SHAPE = 2;
+const FAULT_REF = 6;
+/** Columns.counts of a value that is a number: in version 2, an index into "attrs". */
+const REF = -2;
 
-/** Entries as they are collected: a path and up to three numbers each (the fault is found when built). */
-class Columns {
+/**
+ * Entries as they are collected: a path and, for version 1, up to three numbers each; for version 2,
+ * the index of its "attrs" entry (the fault is found when built).
+ */
+export class Columns {
   readonly keys: string[] = [];
   readonly values: number[] = [];
-  /** How many numbers each entry has (its array's length): 2 or 3 are right. */
+  /** How many numbers each entry's array has (2 or 3 are right), REF for a lone number, -1 for anything else. */
   readonly counts: number[] = [];
 
   add(key: string, value: unknown): void {
     this.keys.push(key);
+    if (typeof value === 'number') {
+      this.counts.push(REF);
+      this.values.push(value, NaN, NaN);
+      return;
+    }
     const v: unknown[] = Array.isArray(value) ? value : [];
     this.counts.push(Array.isArray(value) ? v.length : -1);
     // What is not a number fails the check of its place (NaN is no integer).
     for (let k = 0; k < 3; k++) this.values.push(typeof v[k] === 'number' ? v[k] as number : NaN);
   }
+}
+
+/** The fault code (ENTRY_FAULTS) of [perm, sec, nsec] with `count` numbers given; 0 when it is right. */
+function tupleFault(count: number, p: number, s: number, ns: number): number {
+  if (count < 2 || count > 3) return FAULT_SHAPE;
+  if (!Number.isInteger(p) || p < 0 || p > 0o7777) return 3;
+  if (!Number.isSafeInteger(s)) return 4;
+  if (!Number.isInteger(ns) || ns < 0 || ns > 999_999_999) return 5;
+  return 0;
 }
 
 export class PathIndex {
@@ -48,14 +69,43 @@ export class PathIndex {
   }
 
   /** From a parsed "paths" object (JSON.parse makes every key an own property, "__proto__" too). */
-  static fromObject(paths: Record<string, unknown>, checker: JsonChecker, checkPath: (p: string) => boolean): PathIndex {
+  static fromObject(paths: Record<string, unknown>, attrs: Columns | undefined, checker: JsonChecker, checkPath: (p: string) => boolean): PathIndex {
     const cols = new Columns();
     for (const key of Object.keys(paths)) cols.add(key, paths[key]);
-    return PathIndex.build(cols, checker, checkPath);
+    return PathIndex.build(cols, attrs, checker, checkPath);
   }
 
-  private static build(cols: Columns, checker: JsonChecker, checkPath: (p: string) => boolean): PathIndex {
-    const { keys, values, counts } = cols;
+  /** Version 2's "attrs" (an array of [perm, mtime, nsec?]) as Columns, for build(); undefined when it is not an array. */
+  static attrsOf(attrs: unknown): Columns | undefined {
+    if (!Array.isArray(attrs)) return undefined;
+    const cols = new Columns();
+    for (const a of attrs as unknown[]) cols.add('', typeof a === 'number' ? [] : a);
+    return cols;
+  }
+
+  /**
+   * The index of `cols`: for version 1 (`attrs` undefined) each value is its own [perm, mtime, nsec?];
+   * for version 2 each is the index of its entry of `attrs`.
+   */
+  static build(cols: Columns, attrs: Columns | undefined, checker: JsonChecker, checkPath: (p: string) => boolean): PathIndex {
+    const { keys, counts } = cols;
+    let values = cols.values;
+    if (attrs !== undefined) {
+      // Each path takes its attrs entry's numbers (and faults): resolved here, the rest is as version 1.
+      values = new Array<number>(values.length);
+      const shapes = new Array<number>(keys.length);
+      for (let i = 0; i < keys.length; i++) {
+        const ref = cols.values[3 * i]!;
+        const ok = counts[i] === REF && Number.isInteger(ref) && ref >= 0 && ref < attrs.counts.length;
+        shapes[i] = ok ? attrs.counts[ref]! : REF;
+        for (let k = 0; k < 3; k++) values[3 * i + k] = ok ? attrs.values[3 * ref + k]! : NaN;
+      }
+      return PathIndex.fill(keys, values, shapes, true, checker, checkPath);
+    }
+    return PathIndex.fill(keys, values, counts, false, checker, checkPath);
+  }
+
+  private static fill(keys: string[], values: number[], counts: number[], v2: boolean, checker: JsonChecker, checkPath: (p: string) => boolean): PathIndex {
     const n = keys.length;
     const starts = new Int32Array(n + 1);
     const perm = new Uint16Array(n);
@@ -75,11 +125,9 @@ export class PathIndex {
       const s = values[3 * i + 1]!;
       const ns = counts[i] === 3 ? values[3 * i + 2]! : 0;
       if (!checkPath(key)) fault[i] = 1;
-      else if (counts[i]! < 2 || counts[i]! > 3) fault[i] = 2;
-      else if (!Number.isInteger(p) || p < 0 || p > 0o7777) fault[i] = 3;
-      else if (!Number.isSafeInteger(s)) fault[i] = 4;
-      else if (!Number.isInteger(ns) || ns < 0 || ns > 999_999_999) fault[i] = 5;
-      else {
+      else if (counts[i] === REF) fault[i] = v2 ? FAULT_REF : FAULT_SHAPE;
+      else fault[i] = tupleFault(counts[i]!, p, s, ns);
+      if (fault[i] === 0) {
         perm[i] = p;
         sec[i] = s;
         nsec[i] = ns;
@@ -120,34 +168,36 @@ export class PathIndex {
   }
 
   /**
-   * A sidecar read from its bytes: the "paths" index (undefined when "paths" is missing or not an object)
-   * and the other top-level members parsed. Undefined
-   * when the bytes are not of the shape medo writes (an object whose "paths" member is an object of arrays
-   * of numbers) or not valid JSON: the caller then parses them with JSON.parse, which names what is wrong.
+   * A sidecar read from its bytes: the "paths" entries (undefined when "paths" is missing or not an
+   * object), "attrs" as Columns when it is an array of arrays, and the other top-level members parsed.
+   * Undefined when the bytes are not of the shape medo writes (an object whose "paths" member is an
+   * object of arrays of numbers or of numbers) or not valid JSON: the caller then parses them with
+   * JSON.parse, which names what is wrong.
    */
-  static scan(bytes: Uint8Array, checker: JsonChecker, checkPath: (p: string) => boolean):
-    { index: PathIndex | undefined; members: Record<string, unknown> } | undefined {
+  static scan(bytes: Uint8Array): { paths: Columns | undefined; members: Record<string, unknown> } | undefined {
     const s = new Scanner(bytes);
     try {
       const members: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
-      let index: PathIndex | undefined;
+      let paths: Columns | undefined;
       s.expect(0x7b); // {
       if (!s.take(0x7d)) {
         do {
           const name = s.string();
           s.expect(0x3a); // :
           if (name === 'paths' && s.peek() === 0x7b) {
-            index = PathIndex.build(s.paths(), checker, checkPath);
+            paths = s.paths();
+          } else if (name === 'attrs' && s.peek() === 0x5b) {
+            members.attrs = s.tuples();
           } else {
             // A member given twice: the later one counts, as with JSON.parse.
-            if (name === 'paths') index = undefined;
+            if (name === 'paths') paths = undefined;
             members[name] = JSON.parse(s.value());
           }
         } while (s.take(0x2c)); // ,
         s.expect(0x7d);
       }
       s.end();
-      return { index, members };
+      return { paths, members };
     } catch (e) {
       // Bad JSON (SyntaxError), nesting too deep for the stack (RangeError): JSON.parse reports it.
       if (e === NOT_OURS || e instanceof SyntaxError || e instanceof RangeError) return undefined;
@@ -268,7 +318,27 @@ class Scanner {
     return JSON.parse(this.buf.toString('latin1', start, this.pos)) as number;
   }
 
-  /** The "paths" object: each member a path and an array of numbers. */
+  /** Version 2's "attrs": an array of arrays of numbers. */
+  tuples(): Columns {
+    const cols = new Columns();
+    this.expect(0x5b);
+    if (this.take(0x5d)) return cols;
+    const nums: number[] = [];
+    do {
+      this.expect(0x5b);
+      nums.length = 0;
+      if (!this.take(0x5d)) {
+        do nums.push(this.number());
+        while (this.take(0x2c));
+        this.expect(0x5d);
+      }
+      cols.add('', nums);
+    } while (this.take(0x2c));
+    this.expect(0x5d);
+    return cols;
+  }
+
+  /** The "paths" object: each member a path and an array of numbers (version 1) or one number (version 2). */
   paths(): Columns {
     const cols = new Columns();
     this.expect(0x7b);
@@ -277,6 +347,10 @@ class Scanner {
     do {
       const key = this.string();
       this.expect(0x3a);
+      if (this.peek() !== 0x5b) {
+        cols.add(key, this.number());
+        continue;
+      }
       this.expect(0x5b);
       nums.length = 0;
       if (!this.take(0x5d)) {

@@ -3,19 +3,24 @@
 // mtime with its .pyc) and empty directories. The sidecar is one blob in the silo, named by the
 // .treeptr's "meta" field, so the git tree itself stays exactly what `git write-tree` gives.
 //
-//   {"format": "medo-meta", "version": 1,
-//    "paths": {"": [493, 1700000000], "bin/python3": [493, 1700000000, 250000000], ...},
+//   {"format": "medo-meta", "version": 2,
+//    "attrs": [[493, 1700000000], [493, 1700000000, 250000000], ...],
+//    "paths": {"": 0, "bin/python3": 1, ...},
 //    "empty_dirs": ["share/empty"]}
 //
-// "paths" maps a '/'-separated path relative to the root ("" is the root itself) to
-// [permission bits (mode & 0o7777), mtime seconds, optional mtime nanoseconds]. Every file, symlink and
+// "attrs" lists each distinct [permission bits (mode & 0o7777), mtime seconds, optional mtime
+// nanoseconds] once, in the order the sorted paths first use them; "paths" maps a '/'-separated path
+// relative to the root ("" is the root itself) to the index of its attrs. Every file, symlink and
 // directory has an entry. "empty_dirs" lists directories the git tree cannot hold (no files below them).
+// A tree unpacked from a tarball has a handful of distinct attrs, so the next version's sidecar differs
+// from this one in the attrs alone when only the times moved: a delta of a few bytes, where version 1
+// (the same with each path's attrs inline, still read) changed on every line.
 import { canonicalJson } from './canonical-json.js';
 import { JsonChecker } from './json-check.js';
-import { PathIndex } from './meta-index.js';
+import { Columns, PathIndex } from './meta-index.js';
 
 export const META_FORMAT = 'medo-meta';
-export const META_VERSION = 1;
+export const META_VERSION = 2;
 
 export interface MetaEntry {
   /** Permission bits only: mode & 0o7777. */
@@ -72,10 +77,25 @@ export class TreeMeta {
 
   serialize(): string {
     // No prototype: a file named "__proto__" is a key like any other, not the object's prototype.
-    const paths: Record<string, number[]> = Object.create(null) as Record<string, number[]>;
-    for (const [p, e] of this.paths) paths[p] = e.mtimeNsec === 0 ? [e.perm, e.mtimeSec] : [e.perm, e.mtimeSec, e.mtimeNsec];
-    return canonicalJson({ format: META_FORMAT, version: META_VERSION, paths, empty_dirs: [...this.emptyDirs].sort() },
-      ['format', 'version', 'paths', 'empty_dirs']);
+    const paths: Record<string, number> = Object.create(null) as Record<string, number>;
+    for (const p of [...this.paths.keys()].sort()) paths[p] = 0;
+    // Numbered in the order the sidecar lists the paths (JavaScript's key order, as canonicalJson keeps).
+    const attrs: number[][] = [];
+    const numbered = new Map<string, number>();
+    for (const p of Object.keys(paths)) {
+      const e = this.paths.get(p)!;
+      const tuple = e.mtimeNsec === 0 ? [e.perm, e.mtimeSec] : [e.perm, e.mtimeSec, e.mtimeNsec];
+      const key = tuple.join(',');
+      let i = numbered.get(key);
+      if (i === undefined) {
+        i = attrs.length;
+        numbered.set(key, i);
+        attrs.push(tuple);
+      }
+      paths[p] = i;
+    }
+    return canonicalJson({ format: META_FORMAT, version: META_VERSION, attrs, paths, empty_dirs: [...this.emptyDirs].sort() },
+      ['format', 'version', 'attrs', 'paths', 'empty_dirs']);
   }
 
   /**
@@ -85,12 +105,21 @@ export class TreeMeta {
    */
   static parse(text: string | Uint8Array, where: string): TreeMeta {
     const c = new JsonChecker(where, 'ERR_OBJECT_CORRUPT');
-    const scanned = PathIndex.scan(typeof text === 'string' ? Buffer.from(text, 'utf8') : text, c, checkPath);
+    const scanned = PathIndex.scan(typeof text === 'string' ? Buffer.from(text, 'utf8') : text);
     const j = scanned?.members ?? c.parse(typeof text === 'string' ? text : Buffer.from(text.buffer, text.byteOffset, text.length).toString('utf8'));
     if (j.format !== META_FORMAT) c.fail('format', `must be "${META_FORMAT}"`);
-    if (j.version !== META_VERSION) c.fail('version', `must be ${META_VERSION}`);
+    if (j.version !== 1 && j.version !== META_VERSION) c.fail('version', `must be 1 or ${META_VERSION}`);
+    let attrs: Columns | undefined;
+    if (j.version === 2) {
+      attrs = j.attrs instanceof Columns ? j.attrs : PathIndex.attrsOf(j.attrs);
+      if (attrs === undefined) c.fail('attrs', 'must be an array of [perm, mtime] or [perm, mtime, nsec]');
+    } else if (j.attrs !== undefined) {
+      c.fail('attrs', 'is not part of version 1');
+    }
     const meta = new TreeMeta();
-    meta.index = scanned?.index ?? PathIndex.fromObject(c.object('paths', j.paths), c, checkPath);
+    meta.index = scanned?.paths !== undefined
+      ? PathIndex.build(scanned.paths, attrs, c, checkPath)
+      : PathIndex.fromObject(c.object('paths', j.paths), attrs, c, checkPath);
     const empty = j.empty_dirs ?? [];
     if (!Array.isArray(empty)) c.fail('empty_dirs', 'must be an array');
     for (const [i, p] of (empty as unknown[]).entries()) {

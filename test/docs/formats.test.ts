@@ -127,6 +127,12 @@ test('the schemas reject what medo would refuse', (t) => {
     t.not(validate({ ...meta, paths }, loadSchema('meta')).length, 0, JSON.stringify(paths));
   }
   t.not(validate({ ...meta, empty_dirs: [''] }, loadSchema('meta')).length, 0);
+  const meta2 = { format: 'medo-meta', version: 2, attrs: [[493, 0], [420, -5, 7]], paths: { '': 0, 'a/b': 1 }, empty_dirs: ['e'] };
+  t.deepEqual(validate(meta2, loadSchema('meta')), []);
+  for (const bad of [{ ...meta2, paths: { a: [420, 0] } }, { ...meta2, paths: { a: -1 } }, { ...meta2, attrs: [[420]] }, { ...meta2, attrs: undefined },
+    { ...meta2, version: 1 }, { ...meta, attrs: [] }]) {
+    t.not(validate(JSON.parse(JSON.stringify(bad)), loadSchema('meta')).length, 0, JSON.stringify(bad));
+  }
   t.not(validate({ silos: ['ftp://host/silo'] }, loadSchema('silo')).length, 0);
   t.deepEqual(validate({ silos: ['../s', 'https://h/s/', '/abs/s'] }, loadSchema('silo')), []);
 });

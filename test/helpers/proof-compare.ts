@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { lstatSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { git, initRepo } from './git-fixture.js';
+import { inlineAttrs } from './tree-fixture.js';
 
 export interface PathInfo {
   type: 'file' | 'dir' | 'symlink' | 'other';
@@ -97,7 +98,7 @@ export function emptyDirs(paths: ReadonlyMap<string, PathInfo>): string[] {
  * every path's permission bits and mtime to the nanosecond, and the empty directories.
  */
 export function sidecarDifferences(paths: ReadonlyMap<string, PathInfo>, sidecarText: string): string[] {
-  const j = JSON.parse(sidecarText) as { paths: Record<string, number[]>; empty_dirs?: string[] };
+  const j = JSON.parse(inlineAttrs(sidecarText)) as { paths: Record<string, number[]>; empty_dirs?: string[] };
   const out: string[] = [];
   const NS = 1_000_000_000n;
   for (const [rel, p] of paths) {

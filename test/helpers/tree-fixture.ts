@@ -58,10 +58,22 @@ export function findMeta(dir: string): Map<string, [number, number, number]> {
   return paths;
 }
 
-/** A sidecar's "paths" as the same map, from its JSON text. */
+/**
+ * A sidecar's JSON text with each path's attrs inline (version 1's shape), whichever version it is: what
+ * tests compare and index by path.
+ */
+export function inlineAttrs(text: string): string {
+  const j = JSON.parse(text) as { version: number; attrs?: number[][]; paths: Record<string, number[] | number>; empty_dirs?: string[] };
+  if (j.version !== 2) return text;
+  const paths = Object.fromEntries(Object.entries(j.paths).map(([p, v]) => [p, typeof v === 'number' ? j.attrs![v] : v]));
+  return JSON.stringify({ format: 'medo-meta', version: 1, paths, empty_dirs: j.empty_dirs ?? [] });
+}
+
+/** A sidecar's "paths" as the same map, from its JSON text (version 2's indices into "attrs" looked up). */
 export function sidecarPaths(text: string): Map<string, [number, number, number]> {
-  const j = JSON.parse(text) as { paths: Record<string, number[]> };
-  return new Map(Object.entries(j.paths).map(([p, v]) => [p, [v[0]!, v[1]!, v[2] ?? 0]]));
+  const j = JSON.parse(text) as { version: number; attrs?: number[][]; paths: Record<string, number[] | number> };
+  const attrs = (v: number[] | number): number[] => (typeof v === 'number' ? j.attrs![v]! : v);
+  return new Map(Object.entries(j.paths).map(([p, v]) => [p, [attrs(v)[0]!, attrs(v)[1]!, attrs(v)[2] ?? 0]]));
 }
 
 /** Entries that exercise git's rules and the sidecar: exec bits, symlinks, empty dirs, odd names, hard links. */

@@ -2,12 +2,14 @@
 // that OUT.treeptr lies in, then the .treeptr itself. The objects are complete (pack or loose file
 // renamed into place) before the .treeptr is written, and the .treeptr is written atomically and only
 // when its bytes change, so an interrupted add leaves no pointer to missing data.
-import { mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { MedoError } from '../../errors.js';
 import { announceAdd, type Lock } from '../../silo/lock.js';
+import type { Silo } from '../../silo/silo.js';
 import { MedoDir } from '../medo-dir.js';
-import { TREEPTR_EXT, writeTreeptr, type BuiltFrom, type Treeptr } from '../treeptr.js';
+import { TreeMeta } from '../meta.js';
+import { TREEPTR_EXT, readTreeptr, writeTreeptr, type BuiltFrom, type Treeptr } from '../treeptr.js';
 import { ingestBlob } from './add-blob.js';
 import { ingestDirectory } from './add-dir.js';
 import { ingestTarball } from './add-tar.js';
@@ -49,6 +51,45 @@ export interface AddReport extends IngestResult {
 
 const SHA256 = /^[0-9a-f]{64}$/;
 
+/**
+ * When OUT already names this tree with a sidecar of other bytes but the same metadata (one written in
+ * an earlier version of the format), OUT keeps that sidecar: a re-add of an unchanged tree leaves its
+ * .treeptr untouched, whichever medo wrote it.
+ */
+function keepEarlierSidecar(out: string, treeptr: Treeptr, silo: Silo): void {
+  if (treeptr.tree === undefined || treeptr.meta === undefined || !existsSync(out)) return;
+  let earlier: string | undefined;
+  try {
+    const old = readTreeptr(out);
+    if (old.tree === treeptr.tree) earlier = old.meta;
+  } catch {
+    return; // an unreadable OUT is simply replaced
+  }
+  if (earlier === undefined || earlier === treeptr.meta) return;
+  const read = (oid: string): TreeMeta | undefined => {
+    try {
+      const o = silo.read(oid);
+      return o?.type === 'blob' ? TreeMeta.parse(o.content, oid) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const [was, now] = [read(earlier), read(treeptr.meta)];
+  if (was === undefined || now === undefined) return;
+  try {
+    const a = was.paths;
+    const b = now.paths;
+    if (a.size !== b.size || was.emptyDirs.size !== now.emptyDirs.size || [...now.emptyDirs].some((d) => !was.emptyDirs.has(d))) return;
+    for (const [p, e] of b) {
+      const o = a.get(p);
+      if (o === undefined || o.perm !== e.perm || o.mtimeSec !== e.mtimeSec || o.mtimeNsec !== e.mtimeNsec) return;
+    }
+  } catch {
+    return; // a malformed earlier sidecar is not kept
+  }
+  treeptr.meta = earlier;
+}
+
 export async function medoAdd(req: AddRequest): Promise<AddReport> {
   if (!req.out.endsWith(TREEPTR_EXT)) throw new MedoError('ERR_USAGE', `the output must be a ${TREEPTR_EXT} file, not ${req.out}`);
   const expectSha256 = req.sha256?.toLowerCase();
@@ -88,6 +129,7 @@ export async function medoAdd(req: AddRequest): Promise<AddReport> {
       if (result.sha256 !== undefined) treeptr.source.sha256 = result.sha256;
     }
     if (req.builtFrom !== undefined && Object.keys(req.builtFrom).length > 0) treeptr.built_from = req.builtFrom;
+    keepEarlierSidecar(req.out, treeptr, silo);
     mkdirSync(dirname(req.out), { recursive: true });
     const changed = writeTreeptr(req.out, treeptr);
     return { ...result, kind, treeptr, changed, siloPath: silo.path, ...(base === undefined ? {} : { deltaBase: base.treeptr }) };

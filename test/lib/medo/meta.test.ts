@@ -54,10 +54,15 @@ test('a large sidecar: every entry found by its path (any characters), no entry 
 
 // What a sidecar's entry is, by JSON.parse and the format's rules: the oracle for the scanner's fast path.
 function oracle(text: string, path: string): unknown {
-  const paths = (JSON.parse(text) as { paths: Record<string, unknown> }).paths;
+  const j = JSON.parse(text) as { version: number; attrs?: unknown[]; paths: Record<string, unknown> };
+  const paths = j.paths;
   if (!Object.hasOwn(paths, path)) return undefined;
-  const v = paths[path];
+  let v = paths[path];
   if (!checkPath(path)) return 'is not a clean relative path';
+  if (j.version === 2) {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= j.attrs!.length) return 'must be the index of an entry of "attrs"';
+    v = j.attrs![v];
+  }
   if (!Array.isArray(v) || v.length < 2 || v.length > 3) return 'must be [perm, mtime] or [perm, mtime, nsec]';
   const [perm, sec, nsec = 0] = v as unknown[];
   if (typeof perm !== 'number' || !Number.isInteger(perm) || perm < 0 || perm > 0o7777) return 'has a bad permission';
@@ -93,4 +98,52 @@ test('any spelling of a sidecar reads as JSON.parse reads it: spacing, order, es
     t.throws(() => TreeMeta.parse(bad, 'sidecar'), { code: 'ERR_OBJECT_CORRUPT' } as never, bad);
   }
   t.deepEqual(TreeMeta.parse(`{${head},"paths":{},"empty_dirs":["x/y"]}`, 's').emptyDirs, new Set(['x/y']));
+});
+
+test('version 2: each path names its attrs entry; any spelling reads as JSON.parse reads it, bad indices and entries by name', (t) => {
+  const head = '"format": "medo-meta", "version": 2';
+  const texts = [
+    `{${head},"attrs":[[420,5],[493,6,7]],"paths":{"a":0,"b/c":1,"d":0},"empty_dirs":[]}`,
+    `{ "paths" : { "a" : 1 , "b" : 0 } ,\n "attrs" : [ [ 493 , 6 , 7 ] , [420,5] ] , ${head} }\n`,
+    `{${head},"attrs":[[420,5],[9999,1],[420],[420,5,1000000000],[1,1.5]],"paths":{"a":0,"b":1,"c":2,"d":3,"e":4,"f":5,"g":-1,"h":0.5,"i":[420,5],"j":"0","k":null}}`,
+    `{${head},"attrs":[[420,5]],"paths":{"../x":0,"__proto__":0,"constructor":0}}`,
+    `{${head},"attrs":[[420,5],7,{"a":1}],"paths":{"a":0,"b":1,"c":2}}`,
+  ];
+  for (const text of texts) {
+    for (const got of [TreeMeta.parse(text, 'sidecar'), TreeMeta.parse(Buffer.from(text, 'utf8'), 'sidecar')]) {
+      for (const p of [...Object.keys((JSON.parse(text) as { paths: object }).paths), 'nope', 'toString']) {
+        const want = oracle(text, p);
+        if (typeof want === 'string') t.throws(() => got.get(p), { message: `sidecar: "paths.${p}" ${want}` }, `${text} ${p}`);
+        else t.deepEqual(got.get(p), want as object | undefined, `${text} ${p}`);
+      }
+    }
+  }
+  for (const bad of [`{${head},"paths":{"a":0}}`, `{${head},"attrs":{},"paths":{"a":0}}`, `{"format":"medo-meta","version":1,"attrs":[],"paths":{}}`,
+    `{"format":"medo-meta","version":3,"attrs":[],"paths":{}}`]) {
+    t.throws(() => TreeMeta.parse(bad, 'sidecar'), { code: 'ERR_OBJECT_CORRUPT' } as never, bad);
+  }
+});
+
+test('version 1 sidecars (what medo wrote before) still read, and serialize writes version 2 with each attrs once', (t) => {
+  const v1 = JSON.stringify({ format: 'medo-meta', version: 1, paths: { '': [493, 7], a: [420, 7], b: [420, 7, 5] }, empty_dirs: ['e'] });
+  const m = TreeMeta.parse(v1, 'old');
+  t.deepEqual(m.get('b'), { perm: 0o644, mtimeSec: 7, mtimeNsec: 5 });
+  const v2 = JSON.parse(m.serialize()) as { version: number; attrs: number[][]; paths: Record<string, number> };
+  t.is(v2.version, 2);
+  t.deepEqual(v2.attrs, [[493, 7], [420, 7], [420, 7, 5]]);
+  t.deepEqual(v2.paths, { '': 0, a: 1, b: 2 });
+  t.deepEqual([...TreeMeta.parse(m.serialize(), 'new').paths], [...m.paths]);
+});
+
+test('the next version of a tarball tree whose times all moved has a sidecar that differs in its attrs alone', (t) => {
+  const version = (mtime: number): string => {
+    const m = new TreeMeta();
+    m.set('', 0o755, mtime + 100, 5);
+    for (let i = 0; i < 500; i++) m.set(`lib/f${i}.d.ts`, 0o644, mtime);
+    return m.serialize();
+  };
+  const [a, b] = [version(1_700_000_000), version(1_700_086_400)];
+  const changed = b.split('\n').filter((line, i) => line !== a.split('\n')[i]);
+  t.is(a.split('\n').length, b.split('\n').length);
+  t.deepEqual(changed.map((l) => l.trim()), ['1700086500,', '1700086400'], 'only the two mtimes of attrs');
 });

@@ -190,3 +190,35 @@ test('provenance: url and built_from are recorded in the .treeptr', async (t) =>
   t.deepEqual(ptr.source, { url: 'https://example.org/src' });
   t.deepEqual(ptr.built_from, { inputs: ['a.treeptr'], command: 'make', env: { CC: 'gcc' } });
 });
+
+test('a re-add keeps a sidecar an earlier medo wrote (version 1) while the metadata is the same, and replaces it once it is not', async (t) => {
+  const dir = tempDir(t);
+  const src = join(dir, 'src');
+  makeTree(src, RICH_TREE);
+  const { medo, silo } = makeMedo(dir);
+  const out = join(medo, 'rich.treeptr');
+  const first = await medoAdd({ src, out, threads: 1 });
+  // The same metadata as medo wrote it before the attrs table: each path's [perm, mtime, nsec] inline.
+  const s = Silo.open(silo);
+  let v1: string;
+  try {
+    const meta = TreeMeta.parse(s.read(first.meta!)!.content, 'new');
+    const paths = Object.fromEntries([...meta.paths].map(([p, e]) => [p, e.mtimeNsec === 0 ? [e.perm, e.mtimeSec] : [e.perm, e.mtimeSec, e.mtimeNsec]]));
+    v1 = s.writeLoose('blob', Buffer.from(JSON.stringify({ format: 'medo-meta', version: 1, paths, empty_dirs: [...meta.emptyDirs].sort() }))).oid;
+  } finally {
+    s.close();
+  }
+  t.not(v1, first.meta);
+  writeFileSync(out, readFileSync(out, 'utf8').replace(first.meta!, v1));
+  const bytes = readFileSync(out);
+  const again = await medoAdd({ src, out, threads: 1 });
+  t.false(again.changed, 'the earlier sidecar says the same: the .treeptr is left as it was');
+  t.true(readFileSync(out).equals(bytes));
+  t.is(readTreeptr(out).meta, v1);
+
+  execFileSync('touch', ['-d', '@1700000002', join(src, 'bin', 'run')]);
+  const moved = await medoAdd({ src, out, threads: 1 });
+  t.true(moved.changed);
+  t.not(readTreeptr(out).meta, v1, 'a moved mtime: the new sidecar');
+  t.is(readTreeptr(out).meta, moved.meta);
+});

@@ -8,12 +8,12 @@ import { readTreeptr } from '../../../../lib/medo/treeptr.js';
 import { Silo } from '../../../../lib/silo/silo.js';
 import { END, base256, tarEntry, tarHeader } from '../../../helpers/tar-builder.js';
 import { tempDir } from '../../../helpers/git-fixture.js';
-import { RICH_TREE, makeMedo, makeTree } from '../../../helpers/tree-fixture.js';
+import { RICH_TREE, inlineAttrs, makeMedo, makeTree } from '../../../helpers/tree-fixture.js';
 
 function sidecar(silo: string, oid: string): string {
   const s = Silo.open(silo);
   try {
-    return s.read(oid)!.content.toString('utf8');
+    return inlineAttrs(s.read(oid)!.content.toString('utf8'));
   } finally {
     s.close();
   }
