@@ -18,12 +18,20 @@ const NATIVE_FAILURES: Record<number, InflateFailure> = { [-1]: 'short-input', [
 /** True when the native helper is in use. */
 export const nativeInflate = native !== undefined;
 
-function inflateWithZlib(src: Buffer, size: number): Inflated | InflateFailure {
+function inflateWithZlib(src: Buffer, size: number, counted = false): Inflated | InflateFailure {
   let out: Buffer;
+  let consumed = -1;
   try {
     // One output chunk one byte larger than the object: zlib fills it in one pass and Node returns it
     // without reallocating or concatenating.
-    out = inflateSync(src, { maxOutputLength: Math.max(size, 1), chunkSize: Math.max(size + 1, 64) });
+    const options = { maxOutputLength: Math.max(size, 1), chunkSize: Math.max(size + 1, 64) };
+    if (counted) {
+      const r = inflateSync(src, { ...options, info: true }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
+      out = r.buffer;
+      consumed = r.engine.bytesWritten;
+    } else {
+      out = inflateSync(src, options);
+    }
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (code === 'Z_BUF_ERROR') return 'short-input';
@@ -31,7 +39,7 @@ function inflateWithZlib(src: Buffer, size: number): Inflated | InflateFailure {
     return 'bad-data';
   }
   if (out.length !== size) return out.length < size ? 'too-short' : 'too-long';
-  return { data: out, consumed: -1 };
+  return { data: out, consumed };
 }
 
 /**
@@ -48,3 +56,11 @@ export function inflateExact(src: Buffer, size: number, into?: Buffer): Inflated
 
 /** The fallback, for tests that hold both paths to one contract. */
 export const inflateExactWithZlib = inflateWithZlib;
+
+/**
+ * As inflateExact, and `consumed` is always known (the fallback asks zlib for it): for reading a pack in
+ * order without its index, where each entry's end is where the next begins.
+ */
+export function inflateCounted(src: Buffer, size: number, useNative = native !== undefined): Inflated | InflateFailure {
+  return useNative ? inflateExact(src, size) : inflateWithZlib(src, size, true);
+}

@@ -35,11 +35,11 @@ export const DEFAULT_LIMITS: ReadLimits = { maxObjectSize: 2 ** 31 - 1, maxChain
 /** Looks a REF_DELTA base up outside this pack (thin packs, or a base packed elsewhere). */
 export type BaseResolver = (oid: string) => RawObject | undefined;
 
-const PACK_SIGNATURE = 0x5041434b; // "PACK"
-const PACK_HEADER_BYTES = 12;
+export const PACK_SIGNATURE = 0x5041434b; // "PACK"
+export const PACK_HEADER_BYTES = 12;
 // deflate cannot expand data by more than 1032:1, so a size claim beyond that is corruption, caught before
 // any allocation.
-const MAX_DEFLATE_RATIO = 1032;
+export const MAX_DEFLATE_RATIO = 1032;
 // An entry far from the one read before is read with one peek of its header and this many bytes after it:
 // most entries' zlib data fits, so it costs one small read into the source's reused buffer. Caching a page
 // per entry instead made random reads (ids in sorted order, over a Linux pack) a third slower: each

@@ -15,6 +15,7 @@
 //   ..    20   checksum of everything above
 import { MedoError } from '../errors.js';
 import type { RandomAccess } from '../io/random-access.js';
+import { createHash } from 'node:crypto';
 import { OID_BYTES } from '../oid.js';
 
 export const IDX_MAGIC = 0xff744f63; // "\377tOc"
@@ -135,4 +136,53 @@ export class PackIndex {
   storedChecksum(): Buffer {
     return this.src.read(this.src.size - OID_BYTES, OID_BYTES);
   }
+}
+
+/** An index entry as encodePackIndex takes it. */
+export interface IndexEntry {
+  oid: Buffer;
+  offset: number;
+  crc: number;
+}
+
+/**
+ * The v2 index of a pack's entries (in any order) whose trailer is `packChecksum`; offsets at or above
+ * `largeOffsetThreshold` go to the 64-bit table.
+ */
+export function encodePackIndex(entries: readonly IndexEntry[], packChecksum: Buffer, largeOffsetThreshold = 0x80000000): Buffer {
+  const sorted = [...entries].sort((a, b) => a.oid.compare(b.oid));
+  const n = sorted.length;
+  const threshold = largeOffsetThreshold;
+  const large = sorted.filter((e) => e.offset >= threshold);
+  const size = 8 + 1024 + n * (OID_BYTES + 8) + large.length * 8 + 2 * OID_BYTES;
+  const out = Buffer.alloc(size);
+  out.writeUInt32BE(IDX_MAGIC, 0);
+  out.writeUInt32BE(IDX_VERSION, 4);
+  const fanout = new Uint32Array(256);
+  for (const e of sorted) fanout[e.oid[0]!]!++;
+  let total = 0;
+  for (let b = 0; b < 256; b++) {
+    total += fanout[b]!;
+    out.writeUInt32BE(total, 8 + b * 4);
+  }
+  const oids = 1032;
+  const crcs = oids + n * OID_BYTES;
+  const offsets = crcs + n * 4;
+  const offsets64 = offsets + n * 4;
+  let nextLarge = 0;
+  sorted.forEach((e, i) => {
+    e.oid.copy(out, oids + i * OID_BYTES);
+    out.writeUInt32BE(e.crc >>> 0, crcs + i * 4);
+    if (e.offset >= threshold) {
+      out.writeUInt32BE((0x80000000 | nextLarge) >>> 0, offsets + i * 4);
+      out.writeBigUInt64BE(BigInt(e.offset), offsets64 + nextLarge * 8);
+      nextLarge++;
+    } else {
+      out.writeUInt32BE(e.offset, offsets + i * 4);
+    }
+  });
+  const trailer = offsets64 + large.length * 8;
+  packChecksum.copy(out, trailer);
+  createHash('sha1').update(out.subarray(0, trailer + OID_BYTES)).digest().copy(out, trailer + OID_BYTES);
+  return out;
 }

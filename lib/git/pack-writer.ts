@@ -11,7 +11,7 @@ import { crc32, deflateSync } from 'node:zlib';
 import { MedoError } from '../errors.js';
 import { fsyncDir, tempPathFor, writeAll } from '../io/atomic-write.js';
 import { OID_BYTES, hashObject, oidToBytes, type ObjectType } from '../oid.js';
-import { IDX_MAGIC, IDX_VERSION } from './pack-idx.js';
+import { encodePackIndex } from './pack-idx.js';
 import { OBJ_OFS_DELTA, OBJ_REF_DELTA, TYPE_CODES, encodeEntryHeader, encodeOfsDistance } from './pack-entry.js';
 import type { FragmentEntry } from './pack-fragment.js';
 
@@ -205,40 +205,6 @@ export class PackWriter {
   }
 
   private buildIndex(packChecksum: Buffer): Buffer {
-    const sorted = [...this.entries].sort((a, b) => a.oid.compare(b.oid));
-    const n = sorted.length;
-    const threshold = this.options.largeOffsetThreshold ?? 0x80000000;
-    const large = sorted.filter((e) => e.offset >= threshold);
-    const size = 8 + 1024 + n * (OID_BYTES + 8) + large.length * 8 + 2 * OID_BYTES;
-    const out = Buffer.alloc(size);
-    out.writeUInt32BE(IDX_MAGIC, 0);
-    out.writeUInt32BE(IDX_VERSION, 4);
-    const fanout = new Uint32Array(256);
-    for (const e of sorted) fanout[e.oid[0]!]!++;
-    let total = 0;
-    for (let b = 0; b < 256; b++) {
-      total += fanout[b]!;
-      out.writeUInt32BE(total, 8 + b * 4);
-    }
-    const oids = 1032;
-    const crcs = oids + n * OID_BYTES;
-    const offsets = crcs + n * 4;
-    const offsets64 = offsets + n * 4;
-    let nextLarge = 0;
-    sorted.forEach((e, i) => {
-      e.oid.copy(out, oids + i * OID_BYTES);
-      out.writeUInt32BE(e.crc >>> 0, crcs + i * 4);
-      if (e.offset >= threshold) {
-        out.writeUInt32BE((0x80000000 | nextLarge) >>> 0, offsets + i * 4);
-        out.writeBigUInt64BE(BigInt(e.offset), offsets64 + nextLarge * 8);
-        nextLarge++;
-      } else {
-        out.writeUInt32BE(e.offset, offsets + i * 4);
-      }
-    });
-    const trailer = offsets64 + large.length * 8;
-    packChecksum.copy(out, trailer);
-    createHash('sha1').update(out.subarray(0, trailer + OID_BYTES)).digest().copy(out, trailer + OID_BYTES);
-    return out;
+    return encodePackIndex(this.entries, packChecksum, this.options.largeOffsetThreshold);
   }
 }

@@ -1,23 +1,30 @@
 // The client side of static deltas (lib/silo/static-delta.ts writes them). Before a wedge is fetched
-// object by object, each remote silo's derived/deltas/index.json is read (a 404: none); an entry whose
-// TO is the wanted tree and whose FROM this host holds whole (every object of FROM in a local silo or the
-// cache, or FROM named with --have) is fetched: its .idx and .pack, checked against the sizes the index
-// gives and their SHA-1 trailers, the .idx naming the pack's checksum. Then every entry is resolved
-// against the host's own copy of FROM and hashed against the id the .idx gives it; only objects that
-// match go into the cache. An entry that fails (wrong bytes, a base the host lacks because the delta was
-// built against another FROM, a delta bomb over the size limit) is skipped and reported, and the usual
-// per-object fetch that follows delivers it. Nothing here is trusted before it is checked.
+// object by object, each remote silo's derived/deltas/TO.json is read (a 404: none); a FROM it lists
+// that this host holds whole (every object of FROM in a local silo or the cache, or FROM named with
+// --have) is taken, the smallest pack first: derived/deltas/FROM-TO.pack alone, checked against the size
+// the listing gives and its SHA-1 trailer, and indexed here as git index-pack would (its .idx is not
+// fetched: it would be over half of a small delta's bytes, and could not be trusted before every object
+// is hashed anyway). Then every entry is resolved against the host's own copy of FROM and hashed for its
+// id; only what resolves goes into the cache. An entry that fails (a base the host lacks because the
+// delta was built against another FROM, a delta bomb over the size limit) is skipped and reported, and
+// the usual per-object fetch that follows delivers it; a pack that fails as a whole (wrong bytes,
+// truncated) is not used at all. Nothing here is trusted before it is checked.
 import { createHash } from 'node:crypto';
 import { MedoError } from '../errors.js';
-import { PackFile, type RawObject } from '../git/pack-file.js';
-import { PackIndex } from '../git/pack-idx.js';
+import type { RawObject } from '../git/pack-file.js';
 import { MODE_GITLINK, MODE_TREE, parseTree } from '../git/tree.js';
-import { BufferSource } from '../io/random-access.js';
-import { OID_BYTES, oidFromBytes } from '../oid.js';
-import { DELTA_INDEX, parseDeltaIndex, type StaticDeltaEntry } from '../silo/static-delta.js';
+import { openUnindexedPack } from '../git/unindexed-pack.js';
+import { hashObject } from '../oid.js';
+import { deltaPackPath, deltasToPath, parseDeltasTo } from '../silo/static-delta.js';
 import type { RemoteSilo } from './remote-silo.js';
-import { idxIntact } from './remote-silo.js';
 import type { RemoteStore } from './remote-store.js';
+
+/** A static delta a remote offers: derived/deltas/FROM-TO.pack, of `packBytes`. */
+export interface OfferedDelta {
+  from: string;
+  to: string;
+  packBytes: number;
+}
 
 /** Objects a host holds outside its silos and cache: an expanded older version (lib/medo/old-copy.ts). */
 export interface OtherBases {
@@ -36,12 +43,12 @@ export interface StaticDeltaOptions {
 
 export interface StaticDeltaResult {
   url: string;
-  entry: StaticDeltaEntry;
+  entry: OfferedDelta;
   /** Objects checked and cached. */
   objects: number;
   /** Entries that failed their check (fetched one by one later). */
   failed: number;
-  /** Bytes downloaded: the .idx and the .pack. */
+  /** Bytes downloaded: the listing and the pack. */
   bytes: number;
 }
 
@@ -67,20 +74,20 @@ export async function fetchStaticDeltas(store: RemoteStore, roots: readonly stri
   };
   const results: StaticDeltaResult[] = [];
   for (const remote of store.remotes) {
-    const entries = await deltaIndex(store, remote);
     for (const to of wanted) {
       if (store.holds(to) || results.some((r) => r.entry.to === to)) continue;
-      const offered = entries.filter((e) => e.to === to
-        && (options.have === undefined ? holdsWhole(e.from) || options.also?.hasTree(e.from) === true : options.have.includes(e.from)));
+      const listing = await deltasInto(store, remote, to);
+      const offered = listing.offered.filter((e) => (options.have === undefined ? holdsWhole(e.from) || options.also?.hasTree(e.from) === true : options.have.includes(e.from)));
       offered.sort((a, b) => a.packBytes - b.packBytes);
       for (const entry of offered) {
         try {
           const r = await applyDelta(store, remote, entry, options.also);
+          r.bytes += listing.bytes;
           store.report({ kind: 'static-delta', url: r.url, from: entry.from, to: entry.to, objects: r.objects, bytes: r.bytes, failed: r.failed });
           results.push(r);
           break;
         } catch (e) {
-          store.report({ kind: 'static-delta-failed', url: `${remote.url}derived/deltas/${entry.pack}.pack`, error: e as Error });
+          store.report({ kind: 'static-delta-failed', url: `${remote.url}${deltaPackPath(entry.from, entry.to)}.pack`, error: e as Error });
         }
       }
     }
@@ -88,15 +95,17 @@ export async function fetchStaticDeltas(store: RemoteStore, roots: readonly stri
   return results;
 }
 
-/** A remote's delta index; none when it has none, or it cannot be had or read (reported). */
-async function deltaIndex(store: RemoteStore, remote: RemoteSilo): Promise<StaticDeltaEntry[]> {
-  const url = `${remote.url}derived/deltas/${DELTA_INDEX}`;
+/** The deltas into `to` a remote offers; none when it has none, or they cannot be had or read (reported). */
+async function deltasInto(store: RemoteStore, remote: RemoteSilo, to: string): Promise<{ offered: OfferedDelta[]; bytes: number }> {
+  const url = `${remote.url}${deltasToPath(to)}`;
   try {
     const text = await store.http.get(url);
-    return text === undefined ? [] : parseDeltaIndex(text.toString('utf8'), url).deltas;
+    if (text === undefined) return { offered: [], bytes: 0 };
+    const from = parseDeltasTo(text.toString('utf8'), url).from;
+    return { offered: Object.entries(from).map(([f, packBytes]) => ({ from: f, to, packBytes })), bytes: text.length };
   } catch (e) {
     store.report({ kind: 'static-delta-failed', url, error: e as Error });
-    return [];
+    return { offered: [], bytes: 0 };
   }
 }
 
@@ -124,35 +133,34 @@ export function holdsTree(store: RemoteStore, tree: string): boolean {
   return true;
 }
 
-async function applyDelta(store: RemoteStore, remote: RemoteSilo, entry: StaticDeltaEntry, also: OtherBases | undefined): Promise<StaticDeltaResult> {
-  const base = `${remote.url}derived/deltas/${entry.pack}`;
-  const fail = (url: string, why: string): never => {
+async function applyDelta(store: RemoteStore, remote: RemoteSilo, entry: OfferedDelta, also: OtherBases | undefined): Promise<StaticDeltaResult> {
+  const url = `${remote.url}${deltaPackPath(entry.from, entry.to)}.pack`;
+  const fail = (why: string): never => {
     throw new MedoError('ERR_REMOTE', `${url}: ${why}`, { path: url, url });
   };
-  if (entry.packBytes > MAX_DELTA_PACK) fail(`${base}.pack`, `${entry.packBytes} bytes, over the ${MAX_DELTA_PACK}-byte limit for a static delta`);
-  const idxBuf = await store.http.get(`${base}.idx`);
-  if (idxBuf === undefined) fail(`${base}.idx`, 'listed in the delta index but not on the server (404)');
-  if (!idxIntact(idxBuf!, entry.idxBytes)) fail(`${base}.idx`, `not the ${entry.idxBytes} bytes the delta index names, or fails its own checksum`);
-  const packBuf = await store.http.get(`${base}.pack`);
-  if (packBuf === undefined) fail(`${base}.pack`, 'listed in the delta index but not on the server (404)');
-  const pack = packBuf!;
-  if (pack.length !== entry.packBytes) fail(`${base}.pack`, `${pack.length} bytes, but the delta index says ${entry.packBytes}`);
-  const trailer = pack.subarray(pack.length - OID_BYTES);
-  if (!createHash('sha1').update(pack.subarray(0, pack.length - OID_BYTES)).digest().equals(trailer)) fail(`${base}.pack`, 'its SHA-1 trailer does not match its content');
-  const idxPackSum = idxBuf!.subarray(idxBuf!.length - 2 * OID_BYTES, idxBuf!.length - OID_BYTES);
-  if (!idxPackSum.equals(trailer)) fail(`${base}.idx`, 'names another pack than the one served');
-  const index = PackIndex.open(new BufferSource(idxBuf!, `${base}.idx`));
-  const file = new PackFile(index, new BufferSource(pack, `${base}.pack`), { baseCacheBytes: 64 << 20 });
+  if (entry.packBytes > MAX_DELTA_PACK) fail(`${entry.packBytes} bytes, over the ${MAX_DELTA_PACK}-byte limit for a static delta`);
+  const pack = await store.http.get(url);
+  if (pack === undefined) fail('listed in the delta listing but not on the server (404)');
+  if (pack!.length !== entry.packBytes) fail(`${pack!.length} bytes, but the delta listing says ${entry.packBytes}`);
+  const { file, offsets } = openUnindexedPack(pack!, url, { baseCacheBytes: 64 << 20 });
+  // Deltas resolved so far, by id: a REF_DELTA may name an object of this pack that is itself a delta.
+  const resolved = new Map<string, number>();
+  const base = (oid: string): RawObject | undefined => {
+    const held = store.held(oid) ?? also?.base(oid);
+    if (held !== undefined) return held;
+    const at = resolved.get(oid);
+    return at === undefined ? undefined : file.readAt(at, base);
+  };
   let objects = 0;
   let failed = 0;
   let firstError: Error | undefined;
   try {
-    for (let i = 0; i < index.count; i++) {
-      const oid = oidFromBytes(index.oidAt(i));
+    for (const at of offsets) {
       try {
-        const o = file.readAt(index.offsetAt(i), (b) => store.held(b) ?? also?.base(b));
+        const o = file.readAt(at, base);
+        const oid = hashObject(o.type, o.content);
+        resolved.set(oid, at);
         if (store.admit(oid, o)) objects++;
-        else throw new MedoError('ERR_OBJECT_CORRUPT', `${base}.pack: the entry for ${oid} resolves to other bytes`, { oid, url: `${base}.pack` });
       } catch (e) {
         failed++;
         firstError ??= e as Error;
@@ -162,6 +170,6 @@ async function applyDelta(store: RemoteStore, remote: RemoteSilo, entry: StaticD
     file.close();
   }
   if (objects === 0 && firstError !== undefined) throw firstError;
-  if (firstError !== undefined) store.report({ kind: 'static-delta-failed', url: `${base}.pack`, error: firstError });
-  return { url: `${base}.pack`, entry, objects, failed, bytes: idxBuf!.length + pack.length };
+  if (firstError !== undefined) store.report({ kind: 'static-delta-failed', url, error: firstError });
+  return { url, entry, objects, failed, bytes: pack!.length };
 }

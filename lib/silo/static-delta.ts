@@ -1,17 +1,23 @@
 // Static deltas, after ostree's: a static web server runs no code, so the difference between two versions
 // is made ahead of time. `silo delta FROM TO` writes, under derived/deltas/, a thin pack of exactly the
 // objects TO has and FROM lacks, each a REF_DELTA against an object of FROM where that is under half its
-// size (whole otherwise), with its .idx, and lists it in derived/deltas/index.json (docs/formats.md):
+// size (whole otherwise), as derived/deltas/FROM-TO.pack with its .idx, and lists it twice
+// (docs/formats.md): for clients, in derived/deltas/TO.json, the FROMs that TO has deltas from and their
+// packs' sizes, the least a client must read before the pack,
+//
+//   {"format":"medo-deltas-to","version":1,"from":{"FROM":PACK_BYTES,...}}
+//
+// and for the silo's own upkeep, in the catalogue derived/deltas/index.json:
 //
 //   {"format": "medo-static-deltas", "version": 1, "deltas": [
-//     {"from": TREE, "to": TREE, "pack": "pack-<sha1>", "packBytes": N, "idxBytes": N, "objects": N,
+//     {"from": TREE, "to": TREE, "pack": "FROM-TO", "packBytes": N, "idxBytes": N, "objects": N,
 //      "fromMeta": BLOB?, "toMeta": BLOB?}]}
 //
-// A client that holds FROM fetches the two files, checks them and resolves every entry against its own
-// copy of FROM (lib/remote/static-delta.ts). Bases are chosen by path, which medo knows and git does
+// A client that holds FROM fetches the pack alone, indexes it itself, and resolves every entry against
+// its own copy of FROM (lib/remote/static-delta.ts). Bases are chosen by path, which medo knows and git does
 // not: the object at the same path in FROM, else at the same path below the top directory (a tarball's
 // "Python-3.10.4/" becomes "Python-3.10.5/"), else the largest file of the same name.
-import { mkdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { MedoError } from '../errors.js';
@@ -19,18 +25,31 @@ import { applyDelta } from '../git/delta.js';
 import { DeltaIndex, MAX_DELTA_BASE, createDelta } from '../git/delta-encode.js';
 import { PackWriter } from '../git/pack-writer.js';
 import { MODE_GITLINK, MODE_TREE, parseTree } from '../git/tree.js';
-import { writeFileAtomic } from '../io/atomic-write.js';
+import { fsyncDir, writeFileAtomic } from '../io/atomic-write.js';
 import { OID_BYTES, isOid, type ObjectType } from '../oid.js';
 import type { Silo } from './silo.js';
 
 export const DELTAS_DIR = join('derived', 'deltas');
 export const DELTA_INDEX = 'index.json';
 export const DELTA_INDEX_FORMAT = 'medo-static-deltas';
+export const DELTAS_TO_FORMAT = 'medo-deltas-to';
+
+/** The file listing the static deltas into `to` (relative to the silo). */
+export const deltasToPath = (to: string): string => `${DELTAS_DIR}/${to}.json`;
+/** A static delta's pack and index, without extension (relative to the silo). */
+export const deltaPackPath = (from: string, to: string): string => `${DELTAS_DIR}/${from}-${to}`;
+
+/** derived/deltas/TO.json: the FROMs TO has static deltas from, with their packs' sizes. */
+export interface DeltasTo {
+  format: typeof DELTAS_TO_FORMAT;
+  version: 1;
+  from: Record<string, number>;
+}
 
 export interface StaticDeltaEntry {
   from: string;
   to: string;
-  /** The pack's name without extension: derived/deltas/NAME.pack and NAME.idx. */
+  /** The pack's name without extension: derived/deltas/NAME.pack and NAME.idx (NAME is FROM-TO). */
   pack: string;
   packBytes: number;
   idxBytes: number;
@@ -46,7 +65,7 @@ export interface StaticDeltaIndex {
   deltas: StaticDeltaEntry[];
 }
 
-const PACK_NAME = /^pack-[0-9a-f]{40}$/;
+const PACK_NAME = /^[0-9a-f]{40}-[0-9a-f]{40}$/;
 
 /** Parses derived/deltas/index.json; every way it can be wrong is ERR_SILO_CORRUPT naming `source`. */
 export function parseDeltaIndex(text: string, source: string): StaticDeltaIndex {
@@ -70,10 +89,42 @@ export function parseDeltaIndex(text: string, source: string): StaticDeltaIndex 
     if (typeof d !== 'object' || d === null) fail(`${at} is not an object`);
     for (const k of ['from', 'to'] as const) if (typeof d[k] !== 'string' || !isOid(d[k])) fail(`${at}.${k} is not an object id`);
     for (const k of ['fromMeta', 'toMeta'] as const) if (d[k] !== undefined && (typeof d[k] !== 'string' || !isOid(d[k]!))) fail(`${at}.${k} is not an object id`);
-    if (typeof d.pack !== 'string' || !PACK_NAME.test(d.pack)) fail(`${at}.pack must be "pack-" and 40 hex digits`);
+    if (typeof d.pack !== 'string' || !PACK_NAME.test(d.pack) || d.pack !== `${d.from}-${d.to}`) fail(`${at}.pack must be "FROM-TO", the two tree ids`);
     for (const k of ['packBytes', 'idxBytes', 'objects'] as const) if (!count(d[k])) fail(`${at}.${k} must be a whole number`);
   });
   return { format: DELTA_INDEX_FORMAT, version: 1, deltas: o.deltas! };
+}
+
+/** Parses derived/deltas/TO.json; every way it can be wrong is ERR_SILO_CORRUPT naming `source`. */
+export function parseDeltasTo(text: string, source: string): DeltasTo {
+  const fail = (why: string): never => {
+    throw new MedoError('ERR_SILO_CORRUPT', `${source}: ${why}`, { path: source });
+  };
+  let j: unknown;
+  try {
+    j = JSON.parse(text);
+  } catch (e) {
+    return fail(`not valid JSON (${(e as Error).message})`);
+  }
+  const o = j as Partial<DeltasTo>;
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) fail('not a JSON object');
+  if (o.format !== DELTAS_TO_FORMAT) fail(`"format" must be "${DELTAS_TO_FORMAT}"`);
+  if (o.version !== 1) fail(`unsupported version ${JSON.stringify(o.version)} (this medo reads 1)`);
+  if (typeof o.from !== 'object' || o.from === null || Array.isArray(o.from)) fail('"from" must be an object');
+  const from: Record<string, number> = Object.create(null) as Record<string, number>;
+  for (const [k, v] of Object.entries(o.from!)) {
+    if (!isOid(k)) fail(`"from" has ${JSON.stringify(k)}, which is not a tree id`);
+    if (!Number.isSafeInteger(v) || v <= 0) fail(`"from".${k} must be the pack's size in bytes`);
+    from[k] = v;
+  }
+  return { format: DELTAS_TO_FORMAT, version: 1, from };
+}
+
+/** The bytes of derived/deltas/TO.json for these entries (compact: a client reads it before every delta). */
+function serializeDeltasTo(entries: readonly StaticDeltaEntry[]): string {
+  const from: Record<string, number> = {};
+  for (const e of [...entries].sort((a, b) => (a.from < b.from ? -1 : 1))) from[e.from] = e.packBytes;
+  return `${JSON.stringify({ format: DELTAS_TO_FORMAT, version: 1, from })}\n`;
 }
 
 /** The silo's delta index, or an empty one when it has none. */
@@ -217,15 +268,22 @@ export function writeStaticDelta(silo: Silo, from: Version, to: Version, options
   }
   const written = writer.finish();
   if (written === undefined) throw new MedoError('ERR_USAGE', `TO (${to.tree}) has no object that FROM (${from.tree}) lacks`);
+  // Named by the pair, so a client needs no name from a listing; .pack first, as everywhere.
+  const name = `${from.tree}-${to.tree}`;
+  const packPath = join(silo.path, deltaPackPath(from.tree, to.tree));
+  renameSync(written.packPath, `${packPath}.pack`);
+  renameSync(written.idxPath, `${packPath}.idx`);
+  fsyncDir(dir);
   const entry: StaticDeltaEntry = {
-    from: from.tree, to: to.tree, pack: written.name, packBytes: sizeOfFile(written.packPath), idxBytes: sizeOfFile(written.idxPath),
+    from: from.tree, to: to.tree, pack: name, packBytes: sizeOfFile(`${packPath}.pack`), idxBytes: sizeOfFile(`${packPath}.idx`),
     objects: written.objectCount,
     ...(from.meta === undefined ? {} : { fromMeta: from.meta }), ...(to.meta === undefined ? {} : { toMeta: to.meta }),
   };
   const index = readDeltaIndex(silo.path);
   const old = index.deltas.find((d) => d.from === from.tree && d.to === to.tree);
   index.deltas = [...index.deltas.filter((d) => d !== old), entry].sort((a, b) => (a.to + a.from < b.to + b.from ? -1 : 1));
-  // The index goes last: a client never finds an entry whose files are not in place.
+  // The listings go last: a client never finds an entry whose files are not in place.
+  writeFileAtomic(join(silo.path, deltasToPath(to.tree)), serializeDeltasTo(index.deltas.filter((d) => d.to === to.tree)));
   writeFileAtomic(join(dir, DELTA_INDEX), `${JSON.stringify(index, null, 1)}\n`);
   if (old !== undefined && old.pack !== entry.pack && !index.deltas.some((d) => d.pack === old.pack)) {
     for (const ext of ['.idx', '.pack']) {

@@ -15,7 +15,7 @@ import { hashObject } from '../../../lib/oid.js';
 import { openCache } from '../../../lib/remote/cache.js';
 import { RemoteStore } from '../../../lib/remote/remote-store.js';
 import { PACK_LIST, parsePackList } from '../../../lib/silo/pack-list.js';
-import { DELTAS_DIR, DELTA_INDEX, parseDeltaIndex } from '../../../lib/silo/static-delta.js';
+import { DELTAS_DIR, DELTA_INDEX, deltaPackPath, parseDeltaIndex, parseDeltasTo } from '../../../lib/silo/static-delta.js';
 import { verifySilo } from '../../../lib/silo/verify-silo.js';
 import { git, gitLines, initRepo, tempDir } from '../../helpers/git-fixture.js';
 import { makeMedoLayout } from '../../helpers/medo-fixture.js';
@@ -46,8 +46,9 @@ function run(bin: string, args: readonly string[], env: NodeJS.ProcessEnv = {}):
 /** The recipe, step by step, exactly as docs/operations.md gives it. */
 function recipe(src: string, dest: string): string[][] {
   return [
-    ['-a', '--exclude', 'locks/', '--exclude', '.tmp-*', '--exclude', 'pack/packs', '--exclude', 'derived/deltas/index.json', `${src}/`, `${dest}/`],
-    ['-aR', '--ignore-missing-args', `${src}/./pack/packs`, `${src}/./derived/deltas/index.json`, `${dest}/`],
+    ['-a', '--exclude', 'locks/', '--exclude', '.tmp-*', '--exclude', 'pack/packs', '--exclude', 'derived/deltas/*.json', `${src}/`, `${dest}/`],
+    ['-a', '--include', 'pack/', '--include', 'pack/packs', '--include', 'derived/', '--include', 'derived/deltas/', '--include', 'derived/deltas/*.json',
+      '--exclude', '*', `${src}/`, `${dest}/`],
     ['-a', '--delete', '--exclude', 'locks/', '--exclude', '.tmp-*', `${src}/`, `${dest}/`],
   ];
 }
@@ -87,6 +88,15 @@ function listsNameOnlyWhatIsThere(t: ExecutionContext, dest: string, when: strin
         const file = join(dest, DELTAS_DIR, `${d.pack}.${ext}`);
         t.true(existsSync(file) && statSync(file).size === bytes, `${when}: the delta index names ${d.pack}.${ext}, whole in the copy`);
       }
+    }
+  }
+  // What clients read: each TO.json names packs that are there, whole.
+  const deltas = join(dest, DELTAS_DIR);
+  for (const n of existsSync(deltas) ? readdirSync(deltas).filter((f) => f.endsWith('.json') && f !== DELTA_INDEX) : []) {
+    const to = n.slice(0, -'.json'.length);
+    for (const [from, bytes] of Object.entries(parseDeltasTo(readFileSync(join(deltas, n), 'utf8'), n).from)) {
+      const file = join(dest, `${deltaPackPath(from, to)}.pack`);
+      t.true(existsSync(file) && statSync(file).size === bytes, `${when}: ${n} names ${from}-${to}.pack, whole in the copy`);
     }
   }
   return packs.map((p) => p.name);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { medoAdd } from '../../../lib/medo/ingest/add.js';
 import { readTreeptr } from '../../../lib/medo/treeptr.js';
-import { parseDeltaIndex, readDeltaIndex, writeStaticDelta } from '../../../lib/silo/static-delta.js';
+import { parseDeltaIndex, parseDeltasTo, readDeltaIndex, writeStaticDelta } from '../../../lib/silo/static-delta.js';
 import { Silo } from '../../../lib/silo/silo.js';
 import { verifySilo } from '../../../lib/silo/verify-silo.js';
 import { git, initRepo, sharedTempDir, tempDir } from '../../helpers/git-fixture.js';
@@ -150,6 +150,9 @@ test('expand of TO on a host holding FROM fetches the static delta, not the obje
   const log = readLog(fx.nginx.log).slice(before);
   t.true(log.some((l) => l.request.includes(`derived/deltas/${fx.deltaPack}.pack`) && l.status === 200), 'the delta pack was fetched');
   t.false(log.some((l) => /\/pack\/pack-.*\.pack/.test(l.request)), `no per-object Range reads of the silo's packs: ${log.map((l) => l.request).join(', ')}`);
+  // The listing of deltas into TO and the pack, nothing else of derived/: the client indexes the pack itself.
+  t.deepEqual(log.filter((l) => l.request.includes('derived/')).map((l) => l.request.replace(/^.*derived\/deltas\//, '').replace(/ .*$/, '')).sort(),
+    [`${fx.deltaPack}.pack`, `${readTreeptr(fx.ptr[1]!).tree}.json`]);
   const moved = log.reduce((n, l) => n + l.bytes, 0);
   const deltaBytes = bytesFor(log, /derived\/deltas\//);
   t.true(moved - deltaBytes < 4096, `beyond the delta: ${moved - deltaBytes} bytes`);
@@ -180,7 +183,7 @@ test('a host without FROM fetches object by object; --have naming a version it l
   const r = run(MEDO, ['expand', '--cache-dir', join(root, 'cache'), p2, out]);
   t.is(r.status, 0, r.stderr);
   sameTree(t, out, fx.src[1]!);
-  t.false(readLog(fx.nginx.log).slice(before).some((l) => l.request.includes('derived/deltas/pack-')), 'no delta for a host without FROM');
+  t.false(readLog(fx.nginx.log).slice(before).some((l) => /derived\/deltas\/.*\.pack/.test(l.request)), 'no delta for a host without FROM');
 
   const out2 = join(root, 'out2');
   const r2 = run(MEDO, ['expand', '--cache-dir', join(root, 'cache2'), '--have', readTreeptr(fx.ptr[0]!).tree!, p2, out2]);
@@ -231,9 +234,12 @@ test('a static delta built against another FROM: bases are missing, nothing wron
   const s = Silo.open(layout.siloDir);
   const fake = writeStaticDelta(s, { tree: readTreeptr(p0).tree! }, { tree: readTreeptr(fx.ptr[1]!).tree! });
   s.close();
-  const index = readDeltaIndex(layout.siloDir);
-  index.deltas[0]!.from = readTreeptr(fx.ptr[0]!).tree!;
-  writeFileSync(join(layout.siloDir, 'derived', 'deltas', 'index.json'), JSON.stringify(index));
+  // The listing and the pack's name say FROM is version 1.
+  const [from0, from1, to] = [readTreeptr(p0).tree!, readTreeptr(fx.ptr[0]!).tree!, readTreeptr(fx.ptr[1]!).tree!];
+  const deltas = join(layout.siloDir, 'derived', 'deltas');
+  renameSync(join(deltas, `${from0}-${to}.pack`), join(deltas, `${from1}-${to}.pack`));
+  const listing = join(deltas, `${to}.json`);
+  writeFileSync(listing, readFileSync(listing, 'utf8').replace(from0, from1));
   const nginx = await startNginx(layout.siloDir, join(dir, 'nginx'));
   try {
     const c = client(t, nginx.url);
@@ -255,9 +261,25 @@ test('bad delta indexes are typed errors naming the field', (t) => {
     ['{"format": "x", "version": 1, "deltas": []}', /"format"/],
     ['{"format": "medo-static-deltas", "version": 2, "deltas": []}', /version 2/],
     ['{"format": "medo-static-deltas", "version": 1, "deltas": [{"from": "x"}]}', /deltas\[0\]\.from/],
+    [`{"format": "medo-static-deltas", "version": 1, "deltas": [{"from": "${'a'.repeat(40)}", "to": "${'b'.repeat(40)}", "pack": "${'b'.repeat(40)}-${'a'.repeat(40)}", "packBytes": 1, "idxBytes": 1, "objects": 1}]}`, /deltas\[0\]\.pack/],
     [`{"format": "medo-static-deltas", "version": 1, "deltas": [{"from": "${'a'.repeat(40)}", "to": "${'b'.repeat(40)}", "pack": "../../etc/passwd", "packBytes": 1, "idxBytes": 1, "objects": 1}]}`, /deltas\[0\]\.pack/],
   ] as const) {
     const e = t.throws(() => parseDeltaIndex(text, 'idx.json'));
+    t.is((e as { code?: string }).code, 'ERR_SILO_CORRUPT');
+    t.regex(e!.message, re);
+  }
+  const id = 'c'.repeat(40);
+  t.deepEqual(parseDeltasTo(`{"format":"medo-deltas-to","version":1,"from":{"${id}":5}}`, 'to.json').from, { [id]: 5 });
+  for (const [text, re] of [
+    ['nope', /not valid JSON/],
+    ['{"format":"medo-static-deltas","version":1,"from":{}}', /"format"/],
+    ['{"format":"medo-deltas-to","version":2,"from":{}}', /version 2/],
+    ['{"format":"medo-deltas-to","version":1,"from":[]}', /"from" must be an object/],
+    ['{"format":"medo-deltas-to","version":1,"from":{"../x":5}}', /not a tree id/],
+    [`{"format":"medo-deltas-to","version":1,"from":{"${id}":-1}}`, /size in bytes/],
+    [`{"format":"medo-deltas-to","version":1,"from":{"${id}":"5"}}`, /size in bytes/],
+  ] as const) {
+    const e = t.throws(() => parseDeltasTo(text, 'to.json'));
     t.is((e as { code?: string }).code, 'ERR_SILO_CORRUPT');
     t.regex(e!.message, re);
   }
