@@ -6,13 +6,14 @@ import { join } from 'node:path';
 import { gitTreeOf } from './git-side.mjs';
 import { medo, silo, sync } from './run.mjs';
 
-const DELTA_PACK = /\/derived\/deltas\/pack-[0-9a-f]{40}\.pack$/;
+const DELTA_PACK = /\/derived\/deltas\/[0-9a-f]{40}-[0-9a-f]{40}\.pack$/;
 
 /** What a request fetched, by its path (docs/remote.md, "What a reader fetches"). */
 function kindOf(uri) {
   if (uri.endsWith('/pack/packs')) return 'packList';
   if (uri.endsWith('/derived/deltas/index.json')) return 'deltaIndex';
-  if (/\/derived\/deltas\/pack-[0-9a-f]{40}\.idx$/.test(uri)) return 'deltaIdx';
+  if (/\/derived\/deltas\/[0-9a-f]{40}\.list$/.test(uri)) return 'deltasTo';
+  if (/\/derived\/deltas\/[0-9a-f]{40}-[0-9a-f]{40}\.idx$/.test(uri)) return 'deltaIdx';
   if (DELTA_PACK.test(uri)) return 'deltaPack';
   if (/\/pack\/pack-[0-9a-f]{40}\.idx$/.test(uri)) return 'packIdx';
   if (/\/pack\/pack-[0-9a-f]{40}\.pack$/.test(uri)) return 'packRanges';

@@ -26,7 +26,7 @@ Writes a static delta from version FROM to version TO (each a .treeptr, or a tre
 a thin pack derived/deltas/FROM-TO.pack holding exactly the objects TO has and FROM lacks, each
 stored as a REF_DELTA against an object of FROM where that is smaller (same path first, then the same
 path below a renamed top directory, then a file of the same name) or whole, with its .idx; then it is
-listed in derived/deltas/TO.json, what clients read, and in the silo's catalogue
+listed in derived/deltas/TO.list, what clients read, and in the silo's catalogue
 derived/deltas/index.json (docs/formats.md). A static web server serving the silo serves the
 deltas too: 'medo expand', 'prefetch' and 'mount' of TO on a host whose cache holds FROM fetch the
 delta instead of every changed object (docs/remote.md). Making the same pair again replaces it.

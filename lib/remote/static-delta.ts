@@ -1,5 +1,5 @@
 // The client side of static deltas (lib/silo/static-delta.ts writes them). Before a wedge is fetched
-// object by object, each remote silo's derived/deltas/TO.json is read (a 404: none); a FROM it lists
+// object by object, each remote silo's derived/deltas/TO.list is read (a 404: none); a FROM it lists
 // that this host holds whole (every object of FROM in a local silo or the cache, or FROM named with
 // --have) is taken, the smallest pack first: derived/deltas/FROM-TO.pack alone, checked against the size
 // the listing gives and its SHA-1 trailer, and indexed here as git index-pack would (its .idx is not
@@ -101,8 +101,8 @@ async function deltasInto(store: RemoteStore, remote: RemoteSilo, to: string): P
   try {
     const text = await store.http.get(url);
     if (text === undefined) return { offered: [], bytes: 0 };
-    const from = parseDeltasTo(text.toString('utf8'), url).from;
-    return { offered: Object.entries(from).map(([f, packBytes]) => ({ from: f, to, packBytes })), bytes: text.length };
+    const from = parseDeltasTo(text.toString('utf8'), url);
+    return { offered: [...from].map(([f, packBytes]) => ({ from: f, to, packBytes })), bytes: text.length };
   } catch (e) {
     store.report({ kind: 'static-delta-failed', url, error: e as Error });
     return { offered: [], bytes: 0 };

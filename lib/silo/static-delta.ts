@@ -2,10 +2,11 @@
 // is made ahead of time. `silo delta FROM TO` writes, under derived/deltas/, a thin pack of exactly the
 // objects TO has and FROM lacks, each a REF_DELTA against an object of FROM where that is under half its
 // size (whole otherwise), as derived/deltas/FROM-TO.pack with its .idx, and lists it twice
-// (docs/formats.md): for clients, in derived/deltas/TO.json, the FROMs that TO has deltas from and their
-// packs' sizes, the least a client must read before the pack,
+// (docs/formats.md): for clients, in derived/deltas/TO.list, the FROMs that TO has deltas from and their
+// packs' sizes, the least a client must read before the pack (text, like pack/packs),
 //
-//   {"format":"medo-deltas-to","version":1,"from":{"FROM":PACK_BYTES,...}}
+//   # medo deltas v1
+//   D <FROM> <pack bytes>
 //
 // and for the silo's own upkeep, in the catalogue derived/deltas/index.json:
 //
@@ -32,19 +33,13 @@ import type { Silo } from './silo.js';
 export const DELTAS_DIR = join('derived', 'deltas');
 export const DELTA_INDEX = 'index.json';
 export const DELTA_INDEX_FORMAT = 'medo-static-deltas';
-export const DELTAS_TO_FORMAT = 'medo-deltas-to';
+const DELTAS_TO_HEADER = '# medo deltas v1';
+const DELTAS_TO_LINE = /^D ([0-9a-f]{40}) (\d+)$/;
 
 /** The file listing the static deltas into `to` (relative to the silo). */
-export const deltasToPath = (to: string): string => `${DELTAS_DIR}/${to}.json`;
+export const deltasToPath = (to: string): string => `${DELTAS_DIR}/${to}.list`;
 /** A static delta's pack and index, without extension (relative to the silo). */
 export const deltaPackPath = (from: string, to: string): string => `${DELTAS_DIR}/${from}-${to}`;
-
-/** derived/deltas/TO.json: the FROMs TO has static deltas from, with their packs' sizes. */
-export interface DeltasTo {
-  format: typeof DELTAS_TO_FORMAT;
-  version: 1;
-  from: Record<string, number>;
-}
 
 export interface StaticDeltaEntry {
   from: string;
@@ -95,36 +90,33 @@ export function parseDeltaIndex(text: string, source: string): StaticDeltaIndex 
   return { format: DELTA_INDEX_FORMAT, version: 1, deltas: o.deltas! };
 }
 
-/** Parses derived/deltas/TO.json; every way it can be wrong is ERR_SILO_CORRUPT naming `source`. */
-export function parseDeltasTo(text: string, source: string): DeltasTo {
-  const fail = (why: string): never => {
-    throw new MedoError('ERR_SILO_CORRUPT', `${source}: ${why}`, { path: source });
-  };
-  let j: unknown;
-  try {
-    j = JSON.parse(text);
-  } catch (e) {
-    return fail(`not valid JSON (${(e as Error).message})`);
+/**
+ * Parses derived/deltas/TO.list into the FROMs it lists, each with its pack's size; every way it can be
+ * wrong is ERR_SILO_CORRUPT naming `source` and the line.
+ */
+export function parseDeltasTo(text: string, source: string): Map<string, number> {
+  const lines = text.split('\n');
+  if (lines[0] !== DELTAS_TO_HEADER) {
+    throw new MedoError('ERR_SILO_CORRUPT', `${source}: not a medo delta listing (first line must be "${DELTAS_TO_HEADER}")`, { path: source });
   }
-  const o = j as Partial<DeltasTo>;
-  if (typeof o !== 'object' || o === null || Array.isArray(o)) fail('not a JSON object');
-  if (o.format !== DELTAS_TO_FORMAT) fail(`"format" must be "${DELTAS_TO_FORMAT}"`);
-  if (o.version !== 1) fail(`unsupported version ${JSON.stringify(o.version)} (this medo reads 1)`);
-  if (typeof o.from !== 'object' || o.from === null || Array.isArray(o.from)) fail('"from" must be an object');
-  const from: Record<string, number> = Object.create(null) as Record<string, number>;
-  for (const [k, v] of Object.entries(o.from!)) {
-    if (!isOid(k)) fail(`"from" has ${JSON.stringify(k)}, which is not a tree id`);
-    if (!Number.isSafeInteger(v) || v <= 0) fail(`"from".${k} must be the pack's size in bytes`);
-    from[k] = v;
+  const from = new Map<string, number>();
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line === '' || line.startsWith('#')) continue;
+    const m = DELTAS_TO_LINE.exec(line);
+    const bytes = Number(m?.[2]);
+    if (m === null || !Number.isSafeInteger(bytes) || bytes < 32) {
+      throw new MedoError('ERR_SILO_CORRUPT', `${source}: line ${i + 1} is not "D <40 hex> <pack bytes>": ${JSON.stringify(line.slice(0, 120))}`, { path: source });
+    }
+    from.set(m[1]!, bytes);
   }
-  return { format: DELTAS_TO_FORMAT, version: 1, from };
+  return from;
 }
 
-/** The bytes of derived/deltas/TO.json for these entries (compact: a client reads it before every delta). */
-function serializeDeltasTo(entries: readonly StaticDeltaEntry[]): string {
-  const from: Record<string, number> = {};
-  for (const e of [...entries].sort((a, b) => (a.from < b.from ? -1 : 1))) from[e.from] = e.packBytes;
-  return `${JSON.stringify({ format: DELTAS_TO_FORMAT, version: 1, from })}\n`;
+/** The bytes of derived/deltas/TO.list for these entries (a client reads it before every delta it takes). */
+function formatDeltasTo(entries: readonly StaticDeltaEntry[]): string {
+  const sorted = [...entries].sort((a, b) => (a.from < b.from ? -1 : 1));
+  return `${DELTAS_TO_HEADER}\n${sorted.map((e) => `D ${e.from} ${e.packBytes}\n`).join('')}`;
 }
 
 /** The silo's delta index, or an empty one when it has none. */
@@ -283,7 +275,7 @@ export function writeStaticDelta(silo: Silo, from: Version, to: Version, options
   const old = index.deltas.find((d) => d.from === from.tree && d.to === to.tree);
   index.deltas = [...index.deltas.filter((d) => d !== old), entry].sort((a, b) => (a.to + a.from < b.to + b.from ? -1 : 1));
   // The listings go last: a client never finds an entry whose files are not in place.
-  writeFileAtomic(join(silo.path, deltasToPath(to.tree)), serializeDeltasTo(index.deltas.filter((d) => d.to === to.tree)));
+  writeFileAtomic(join(silo.path, deltasToPath(to.tree)), formatDeltasTo(index.deltas.filter((d) => d.to === to.tree)));
   writeFileAtomic(join(dir, DELTA_INDEX), `${JSON.stringify(index, null, 1)}\n`);
   if (old !== undefined && old.pack !== entry.pack && !index.deltas.some((d) => d.pack === old.pack)) {
     for (const ext of ['.idx', '.pack']) {

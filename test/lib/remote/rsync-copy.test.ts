@@ -46,8 +46,8 @@ function run(bin: string, args: readonly string[], env: NodeJS.ProcessEnv = {}):
 /** The recipe, step by step, exactly as docs/operations.md gives it. */
 function recipe(src: string, dest: string): string[][] {
   return [
-    ['-a', '--exclude', 'locks/', '--exclude', '.tmp-*', '--exclude', 'pack/packs', '--exclude', 'derived/deltas/*.json', `${src}/`, `${dest}/`],
-    ['-a', '--include', 'pack/', '--include', 'pack/packs', '--include', 'derived/', '--include', 'derived/deltas/', '--include', 'derived/deltas/*.json',
+    ['-a', '--exclude', 'locks/', '--exclude', '.tmp-*', '--exclude', 'pack/packs', '--exclude', 'derived/deltas/*.list', '--exclude', 'derived/deltas/index.json', `${src}/`, `${dest}/`],
+    ['-a', '--include', 'pack/', '--include', 'pack/packs', '--include', 'derived/', '--include', 'derived/deltas/', '--include', 'derived/deltas/*.list', '--include', 'derived/deltas/index.json',
       '--exclude', '*', `${src}/`, `${dest}/`],
     ['-a', '--delete', '--exclude', 'locks/', '--exclude', '.tmp-*', `${src}/`, `${dest}/`],
   ];
@@ -90,11 +90,11 @@ function listsNameOnlyWhatIsThere(t: ExecutionContext, dest: string, when: strin
       }
     }
   }
-  // What clients read: each TO.json names packs that are there, whole.
+  // What clients read: each TO.list names packs that are there, whole.
   const deltas = join(dest, DELTAS_DIR);
-  for (const n of existsSync(deltas) ? readdirSync(deltas).filter((f) => f.endsWith('.json') && f !== DELTA_INDEX) : []) {
-    const to = n.slice(0, -'.json'.length);
-    for (const [from, bytes] of Object.entries(parseDeltasTo(readFileSync(join(deltas, n), 'utf8'), n).from)) {
+  for (const n of existsSync(deltas) ? readdirSync(deltas).filter((f) => f.endsWith('.list')) : []) {
+    const to = n.slice(0, -'.list'.length);
+    for (const [from, bytes] of parseDeltasTo(readFileSync(join(deltas, n), 'utf8'), n)) {
       const file = join(dest, `${deltaPackPath(from, to)}.pack`);
       t.true(existsSync(file) && statSync(file).size === bytes, `${when}: ${n} names ${from}-${to}.pack, whole in the copy`);
     }

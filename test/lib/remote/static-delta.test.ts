@@ -152,7 +152,7 @@ test('expand of TO on a host holding FROM fetches the static delta, not the obje
   t.false(log.some((l) => /\/pack\/pack-.*\.pack/.test(l.request)), `no per-object Range reads of the silo's packs: ${log.map((l) => l.request).join(', ')}`);
   // The listing of deltas into TO and the pack, nothing else of derived/: the client indexes the pack itself.
   t.deepEqual(log.filter((l) => l.request.includes('derived/')).map((l) => l.request.replace(/^.*derived\/deltas\//, '').replace(/ .*$/, '')).sort(),
-    [`${fx.deltaPack}.pack`, `${readTreeptr(fx.ptr[1]!).tree}.json`]);
+    [`${fx.deltaPack}.pack`, `${readTreeptr(fx.ptr[1]!).tree}.list`]);
   const moved = log.reduce((n, l) => n + l.bytes, 0);
   const deltaBytes = bytesFor(log, /derived\/deltas\//);
   t.true(moved - deltaBytes < 4096, `beyond the delta: ${moved - deltaBytes} bytes`);
@@ -238,7 +238,7 @@ test('a static delta built against another FROM: bases are missing, nothing wron
   const [from0, from1, to] = [readTreeptr(p0).tree!, readTreeptr(fx.ptr[0]!).tree!, readTreeptr(fx.ptr[1]!).tree!];
   const deltas = join(layout.siloDir, 'derived', 'deltas');
   renameSync(join(deltas, `${from0}-${to}.pack`), join(deltas, `${from1}-${to}.pack`));
-  const listing = join(deltas, `${to}.json`);
+  const listing = join(deltas, `${to}.list`);
   writeFileSync(listing, readFileSync(listing, 'utf8').replace(from0, from1));
   const nginx = await startNginx(layout.siloDir, join(dir, 'nginx'));
   try {
@@ -269,17 +269,16 @@ test('bad delta indexes are typed errors naming the field', (t) => {
     t.regex(e!.message, re);
   }
   const id = 'c'.repeat(40);
-  t.deepEqual(parseDeltasTo(`{"format":"medo-deltas-to","version":1,"from":{"${id}":5}}`, 'to.json').from, { [id]: 5 });
+  t.deepEqual(parseDeltasTo(`# medo deltas v1\nD ${id} 500\n`, 'to.list'), new Map([[id, 500]]));
   for (const [text, re] of [
-    ['nope', /not valid JSON/],
-    ['{"format":"medo-static-deltas","version":1,"from":{}}', /"format"/],
-    ['{"format":"medo-deltas-to","version":2,"from":{}}', /version 2/],
-    ['{"format":"medo-deltas-to","version":1,"from":[]}', /"from" must be an object/],
-    ['{"format":"medo-deltas-to","version":1,"from":{"../x":5}}', /not a tree id/],
-    [`{"format":"medo-deltas-to","version":1,"from":{"${id}":-1}}`, /size in bytes/],
-    [`{"format":"medo-deltas-to","version":1,"from":{"${id}":"5"}}`, /size in bytes/],
+    ['', /not a medo delta listing/],
+    ['{"from":{}}', /not a medo delta listing/],
+    [`# medo deltas v1\nD ../x 500`, /line 2/],
+    [`# medo deltas v1\nD ${id} -1`, /line 2/],
+    [`# medo deltas v1\nD ${id} 5`, /line 2/],
+    [`# medo deltas v1\n\nD ${id} 500 extra`, /line 3/],
   ] as const) {
-    const e = t.throws(() => parseDeltasTo(text, 'to.json'));
+    const e = t.throws(() => parseDeltasTo(text, 'to.list'));
     t.is((e as { code?: string }).code, 'ERR_SILO_CORRUPT');
     t.regex(e!.message, re);
   }
