@@ -439,6 +439,30 @@ static int get_int32s(napi_env env, napi_value v, int32_t** data, size_t* len) {
   return 1;
 }
 
+// setTimes(path, fd, sec, nsec): atime and mtime to the nanosecond, of the open `fd` (futimens) when
+// fd >= 0, else of `path` itself, a symlink not followed (utimensat with AT_SYMLINK_NOFOLLOW). Node's
+// utimes takes a double of seconds and libuv keeps microseconds; a sidecar records nanoseconds, and an
+// expanded tree whose times are exact gives back the very sidecar it came from. Returns 0 or the errno.
+static napi_value set_times(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  char path[4096];
+  size_t path_len = 0;
+  int32_t fd = -1;
+  int64_t sec = 0, nsec = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 4 ||
+      napi_get_value_string_utf8(env, argv[0], path, sizeof(path), &path_len) != napi_ok || path_len >= sizeof(path) - 1 ||
+      napi_get_value_int32(env, argv[1], &fd) != napi_ok || napi_get_value_int64(env, argv[2], &sec) != napi_ok ||
+      napi_get_value_int64(env, argv[3], &nsec) != napi_ok || nsec < 0 || nsec > 999999999) {
+    return throw_type_error(env, "setTimes(path, fd, sec, nsec) takes a path, a descriptor (-1: by path) and a time");
+  }
+  struct timespec times[2] = {{(time_t)sec, (long)nsec}, {(time_t)sec, (long)nsec}};
+  int rc = fd >= 0 ? futimens(fd, times) : utimensat(AT_FDCWD, path, times, AT_SYMLINK_NOFOLLOW);
+  napi_value result;
+  napi_create_int32(env, rc == 0 ? 0 : errno, &result);
+  return result;
+}
+
 static napi_value delta_index_into(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
@@ -500,6 +524,8 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "deltaIndexInto", fn);
   napi_create_function(env, "createDeltaInto", NAPI_AUTO_LENGTH, create_delta_into, NULL, &fn);
   napi_set_named_property(env, exports, "createDeltaInto", fn);
+  napi_create_function(env, "setTimes", NAPI_AUTO_LENGTH, set_times, NULL, &fn);
+  napi_set_named_property(env, exports, "setTimes", fn);
   return exports;
 }
 

@@ -15,15 +15,15 @@
 // openat(), so this holds against what the destination held when the
 // walk looked, not against another process racing to swap directories for symlinks during it.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, lutimesSync, mkdirSync, type Stats } from 'node:fs';
-import { chmod, lstat, lutimes, mkdir, readdir, readlink, realpath, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
+import { chmodSync, mkdirSync, type Stats } from 'node:fs';
+import { chmod, lstat, mkdir, readdir, readlink, realpath, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { MedoError } from '../errors.js';
 import type { ObjectStore } from '../store.js';
 import { tarballDetector } from './materialize/archive.js';
 import { DEFAULT_DIR_PERM, expectedRoot, joinPath, type ExpectedDir, type ExpectedFile, type ExpectedNode, type ExpectedSymlink } from './materialize/expected.js';
 import {
-  createFile, fchmod, fstatBig, fsync, futimes, hashBlob, mtimeMatches, openNoFollow, utimeSeconds, withFd, writeFileReplacing, writeSymlinkReplacing,
+  createFile, fchmod, fstatBig, fsync, futimes, hashBlob, lutimesExact, lutimesExactSync, mtimeMatches, openNoFollow, withFd, writeFileReplacing, writeSymlinkReplacing,
 } from './materialize/fs-ops.js';
 import { Limiter, settleAll, track } from './materialize/limiter.js';
 import { FilePool } from './materialize/file-pool.js';
@@ -312,7 +312,7 @@ export class Expander {
       const have = await readlink(abs, { encoding: 'buffer' });
       if (have.equals(want)) {
         if (s.mtime === undefined || mtimeMatches(await lstat(abs, { bigint: true }), s.mtime)) return this.count('unchanged', want.length, 0);
-        await lutimes(abs, utimeSeconds(s.mtime), utimeSeconds(s.mtime));
+        await lutimesExact(abs, s.mtime);
         return this.count('updated', want.length, 0);
       }
     }
@@ -365,7 +365,7 @@ export class Expander {
       // Made by this run inside the private staging directory, where nobody else can put a symlink in its
       // place: set by path, one call each, without opening and comparing first.
       if (perm !== undefined) chmodSync(r.abs, perm);
-      if (mtime !== undefined) lutimesSync(r.abs, utimeSeconds(mtime), utimeSeconds(mtime));
+      if (mtime !== undefined) lutimesExactSync(r.abs, mtime);
       return;
     }
     await withFd(await openNoFollow(r.abs, true), async (fd) => {

@@ -14,7 +14,7 @@
 // Errors do not cross the thread boundary with their class or code, so they come back as data.
 import { createHash } from 'node:crypto';
 import {
-  closeSync, constants, fchmodSync, fstatSync, fsyncSync, futimesSync, lstatSync, lutimesSync, openSync, readSync, readlinkSync, renameSync,
+  closeSync, constants, fchmodSync, fstatSync, fsyncSync, lstatSync, openSync, readSync, readlinkSync, renameSync,
   symlinkSync, unlinkSync, writeSync, type BigIntStats,
 } from 'node:fs';
 import { MedoError, isMedoError, type ErrorCode, type ErrorData } from '../../errors.js';
@@ -22,7 +22,7 @@ import { objectHeader } from '../../oid.js';
 import type { ObjectStore } from '../../store.js';
 import { MedoDir } from '../medo-dir.js';
 import type { Mtime } from './expected.js';
-import { createFileNative, mtimeMatches, publishNewSync, tempBeside, utimeSeconds as utime } from './fs-ops.js';
+import { createFileNative, futimesExactSync, lutimesExactSync, mtimeMatches, publishNewSync, tempBeside } from './fs-ops.js';
 import { readBlob } from './read-blob.js';
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
@@ -86,14 +86,14 @@ function writeAll(fd: number, content: Uint8Array): void {
 function fill(fd: number, item: FileItem, content: Uint8Array, opened: number, umask: number): void {
   writeAll(fd, content);
   if (item.perm !== (opened & ~umask)) fchmodSync(fd, item.perm);
-  if (item.mtime !== undefined) futimesSync(fd, utime(item.mtime), utime(item.mtime));
+  if (item.mtime !== undefined) futimesExactSync(fd, item.mtime);
 }
 
 function create(item: FileItem, store: ObjectStore, umask: number): FileResult {
   const content = readBlob(store, item.oid, item.path);
   if (item.kind === 'symlink') {
     symlinkSync(content, item.abs);
-    if (item.mtime !== undefined) lutimesSync(item.abs, utime(item.mtime), utime(item.mtime));
+    if (item.mtime !== undefined) lutimesExactSync(item.abs, item.mtime);
     return { result: 'written', size: content.length };
   }
   // At its name directly in a directory nobody sees yet; elsewhere given its name by linkat(2) or link(2)
@@ -133,7 +133,7 @@ function replace(item: FileItem, store: ObjectStore, umask: number): FileResult 
   if (item.kind === 'symlink') {
     symlinkSync(content, tmp);
     try {
-      if (item.mtime !== undefined) lutimesSync(tmp, utime(item.mtime), utime(item.mtime));
+      if (item.mtime !== undefined) lutimesExactSync(tmp, item.mtime);
       renameSync(tmp, item.abs);
     } catch (e) {
       unlinkSync(tmp);
@@ -206,7 +206,7 @@ function syncSymlink(item: FileItem, store: ObjectStore, umask: number): FileRes
   if (item.mtime === undefined || mtimeMatches(lstatSync(item.abs, { bigint: true }), item.mtime)) {
     return { result: 'unchanged', size: want.length };
   }
-  lutimesSync(item.abs, utime(item.mtime), utime(item.mtime));
+  lutimesExactSync(item.abs, item.mtime);
   return { result: 'updated', size: want.length };
 }
 
@@ -226,7 +226,7 @@ function sync(item: FileItem, store: ObjectStore, umask: number): FileResult {
       else if (st.nlink === 1n) {
         // Any other hard link might live outside the destination; with one link, fixing in place is safe.
         if (!permOk) fchmodSync(fd, item.perm);
-        if (!mtimeOk) futimesSync(fd, utime(item.mtime!), utime(item.mtime!));
+        if (!mtimeOk) futimesExactSync(fd, item.mtime!);
         result = { result: 'updated', size };
       }
     }

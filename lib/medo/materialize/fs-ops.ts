@@ -2,12 +2,15 @@
 // O_NOFOLLOW or created with O_EXCL under a fresh temp name, and metadata is set through the open file,
 // so a symlink planted in the destination is replaced or reported, never followed.
 //
-// Mtimes: Node's utimes goes through libuv, which takes a double of seconds and keeps microseconds, so
-// mtimes are restored, and compared, to the microsecond.
+// Mtimes: Node's utimes goes through libuv, which takes a double of seconds and keeps microseconds. With
+// the native helper (setTimes, createFile) they are set to the nanosecond, so that an expanded tree gives
+// back the very sidecar it came from (an upgrade in place offers it as a delta base); without it, to the
+// microsecond. Either way they are compared to the microsecond, so a filesystem that keeps less than
+// nanoseconds does not make every rerun touch every file.
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import type { BigIntStats } from 'node:fs';
-import { link, lstat, lutimes, rename, symlink, unlink } from 'node:fs/promises';
+import { link, lstat, rename, symlink, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { getSystemErrorName, promisify } from 'node:util';
 import { TEMP_PREFIX } from '../../io/atomic-write.js';
@@ -70,7 +73,34 @@ const pFstat = promisify(fs.fstat) as unknown as (fd: number, o: { bigint: true 
 
 export const fstatBig = (fd: number): Promise<BigIntStats> => pFstat(fd, { bigint: true });
 export const fchmod = (fd: number, perm: number): Promise<void> => pFchmod(fd, perm);
-export const futimes = (fd: number, m: Mtime): Promise<void> => pFutimes(fd, utimeSeconds(m), utimeSeconds(m));
+export const futimes = (fd: number, m: Mtime): Promise<void> =>
+  (nativeTimes(`descriptor ${fd}`, fd, m) ? Promise.resolve() : pFutimes(fd, utimeSeconds(m), utimeSeconds(m)));
+
+/**
+ * Sets atime and mtime through the native helper (of `fd`, else of `abs` not followed); false when it is
+ * not built. An errno is thrown as Node's calls throw it.
+ */
+function nativeTimes(abs: string, fd: number, m: Mtime): boolean {
+  const setTimes = native?.setTimes;
+  if (setTimes === undefined) return false;
+  const errno = setTimes(fd >= 0 ? '' : abs, fd, m.sec, m.nsec);
+  if (errno === 0) return true;
+  const code = getSystemErrorName(-errno);
+  throw Object.assign(new Error(`${code}: utimensat ${abs}`), { code, errno: -errno, syscall: 'utimensat', path: abs });
+}
+
+/** Sets the times of `abs` itself (a symlink is not followed) to `m`. */
+export function lutimesExactSync(abs: string, m: Mtime): void {
+  if (!nativeTimes(abs, -1, m)) fs.lutimesSync(abs, utimeSeconds(m), utimeSeconds(m));
+}
+
+/** Sets the times of `fd` to `m`. */
+export function futimesExactSync(fd: number, m: Mtime): void {
+  if (!nativeTimes(`descriptor ${fd}`, fd, m)) fs.futimesSync(fd, utimeSeconds(m), utimeSeconds(m));
+}
+
+/** lutimesExactSync for the async callers (one short system call: no hop to the thread pool is worth it). */
+export const lutimesExact = async (abs: string, m: Mtime): Promise<void> => lutimesExactSync(abs, m);
 export const fsync = (fd: number): Promise<void> => pFsync(fd);
 
 /** Opens an existing regular file or directory without following a symlink (ELOOP if it is one). */
@@ -243,7 +273,7 @@ export async function writeSymlinkReplacing(abs: string, target: Buffer, mtime: 
   const tmp = tempBeside(abs);
   await symlink(target, tmp);
   try {
-    if (mtime !== undefined) await lutimes(tmp, utimeSeconds(mtime), utimeSeconds(mtime));
+    if (mtime !== undefined) await lutimesExact(tmp, mtime);
     await rename(tmp, abs);
   } catch (e) {
     await unlink(tmp).catch(() => undefined);

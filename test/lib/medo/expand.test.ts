@@ -9,7 +9,9 @@ import { serializeTree, MODE_FILE, MODE_TREE } from '../../../lib/git/tree.js';
 import { expandTargets, type ExpandOptions, type ExpandReport } from '../../../lib/medo/expand.js';
 import { findFileWorker } from '../../../lib/medo/materialize/file-pool.js';
 import { resolveTargets } from '../../../lib/medo/resolve-target.js';
-import { writeTreeptr } from '../../../lib/medo/treeptr.js';
+import { readTreeptr, writeTreeptr } from '../../../lib/medo/treeptr.js';
+import { OldCopy } from '../../../lib/medo/old-copy.js';
+import { native } from '../../../lib/native.js';
 import { Silo } from '../../../lib/silo/silo.js';
 import { git, initRepo, tempDir } from '../../helpers/git-fixture.js';
 import { listPaths, makeMedoLayout, makeSampleTree, setMtimeNs, snapshot, storeBlob, storeTree, type MedoLayout } from '../../helpers/medo-fixture.js';
@@ -96,6 +98,29 @@ for (const [way, options] of WAYS) {
 
 test('the compiled write worker is there to be used (npx tsc -p . has run)', (t) => {
   t.truthy(findFileWorker(), 'without dist/, expand and verify do their file work on the main thread only');
+});
+
+test('with the native helper, times are set to the nanosecond: scanning the expanded tree gives back its very sidecar', async (t) => {
+  if (native?.setTimes === undefined) return t.pass('no native helper here: times are set to the microsecond');
+  const tmp = tempDir(t, 'medo-expand-');
+  const layout = makeMedoLayout(tmp);
+  const source = join(tmp, 'source');
+  makeSampleTree(source);
+  // Nanoseconds no microsecond holds, on directories, a symlink and a file (deepest first).
+  for (const [rel, ns] of [['lib/python3', 987_654_321], ['bin/readme-link', 111_111_111], ['etc', 999_999_999], ['', 1]] as const) {
+    setMtimeNs(rel === '' ? source : join(source, rel), 1_650_000_000, ns);
+  }
+  const stored = storeTree(layout, source, 'sample.treeptr', tmp);
+  const meta = readTreeptr(stored.treeptrPath).meta!;
+  for (const [way, options] of WAYS) {
+    const dest = join(tmp, `out-${way.replace(/ /g, '-')}`);
+    await expand(stored.treeptrPath, dest, options);
+    const ns = (dir: string): Map<string, bigint> => new Map(listPaths(dir).map((p) => [p, lstatSync(p === '' ? dir : join(dir, p), { bigint: true }).mtimeNs]));
+    t.deepEqual(ns(dest), ns(source), `${way}: every mtime to the nanosecond`);
+    t.is((await OldCopy.scan(dest)).has(stored.tree), true);
+    t.true((await OldCopy.scan(dest)).hasBlob(meta), `${way}: the scan of the expanded tree makes the sidecar it came from`);
+  }
+  return undefined;
 });
 
 test('a second run leaves every file alone (same inode and ctime) and reports nothing', async (t) => {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { medoAdd } from '../../../lib/medo/ingest/add.js';
 import { readTreeptr } from '../../../lib/medo/treeptr.js';
+import { native } from '../../../lib/native.js';
 import { parseDeltaIndex, parseDeltasTo, readDeltaIndex, writeStaticDelta } from '../../../lib/silo/static-delta.js';
 import { Silo } from '../../../lib/silo/silo.js';
 import { verifySilo } from '../../../lib/silo/verify-silo.js';
@@ -314,14 +315,19 @@ test('an expanded FROM upgraded in place with an empty cache: FROM is known by i
   sameTree(t, c.out, fx.src[1]!);
   const log = readLog(fx.nginx.log).slice(mark);
   t.true(log.some((l) => l.request.includes(`derived/deltas/${fx.deltaPack}.pack`) && l.status === 200), 'the delta pack was fetched');
-  // One object comes on its own: the new sidecar, whose delta base is FROM's sidecar, which this host
-  // never had (the directory's mtimes are restored to the microsecond, so its own scan does not
-  // reproduce that sidecar byte for byte).
-  t.regex(r.stderr, new RegExp(`needs base ${readTreeptr(fx.ptr[0]!).meta}`));
-  const ranges = log.filter((l) => /\/pack\/pack-.*\.pack/.test(l.request));
-  t.true(ranges.length <= 1, `one Range read at most: ${log.map((l) => l.request).join(', ')}`);
-  const objectBytes = bytesFor(ranges, /./);
-  t.true(objectBytes < 4096, `objects read beyond the delta: ${objectBytes} bytes`);
+  // Nothing comes on its own, the new sidecar neither: its delta base is FROM's sidecar, which this host
+  // never had, but the scan of the directory makes it byte for byte (its times were set to the
+  // nanosecond). Without the native helper, times are kept to the microsecond and that one object
+  // is fetched alone.
+  const ranges = log.filter((l) => /\/pack\/pack-.*\.pack|\/objects\//.test(l.request));
+  if (native?.setTimes !== undefined) {
+    t.notRegex(r.stderr, /warning/);
+    t.deepEqual(ranges.map((l) => l.request), [], 'nothing beyond the delta');
+  } else {
+    t.regex(r.stderr, new RegExp(`needs base ${readTreeptr(fx.ptr[0]!).meta}`));
+    t.true(ranges.length <= 1, `one Range read at most: ${log.map((l) => l.request).join(', ')}`);
+    t.true(bytesFor(ranges, /./) < 4096, `objects read beyond the delta: ${bytesFor(ranges, /./)} bytes`);
+  }
   // Same content in both versions: the very same file, never rewritten; changed ones are new files.
   const after = inodes(c.out);
   let same = 0;
