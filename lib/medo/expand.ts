@@ -19,6 +19,7 @@ import { chmodSync, mkdirSync, type Stats } from 'node:fs';
 import { chmod, lstat, mkdir, readdir, readlink, realpath, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { MedoError } from '../errors.js';
+import { hashObject } from '../oid.js';
 import type { ObjectStore } from '../store.js';
 import { tarballDetector } from './materialize/archive.js';
 import { DEFAULT_DIR_PERM, expectedRoot, joinPath, type ExpectedDir, type ExpectedFile, type ExpectedNode, type ExpectedSymlink } from './materialize/expected.js';
@@ -307,9 +308,11 @@ export class Expander {
   }
 
   async syncSymlink(s: ExpectedSymlink, abs: string, d: EntryKind | undefined, target?: Buffer): Promise<void> {
-    const want = target ?? s.target ?? readBlob(this.store, s.oid, s.path);
-    if (d?.isSymbolicLink()) {
-      const have = await readlink(abs, { encoding: 'buffer' });
+    // The link that is there, when it is the one wanted, needs no blob (an upgrade in place has not
+    // fetched what the destination already holds).
+    const have = d?.isSymbolicLink() ? await readlink(abs, { encoding: 'buffer' }) : undefined;
+    const want = have !== undefined && hashObject('blob', have) === s.oid ? have : target ?? s.target ?? readBlob(this.store, s.oid, s.path);
+    if (have !== undefined) {
       if (have.equals(want)) {
         if (s.mtime === undefined || mtimeMatches(await lstat(abs, { bigint: true }), s.mtime)) return this.count('unchanged', want.length, 0);
         await lutimesExact(abs, s.mtime);

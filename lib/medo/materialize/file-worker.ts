@@ -18,7 +18,7 @@ import {
   symlinkSync, unlinkSync, writeSync, type BigIntStats,
 } from 'node:fs';
 import { MedoError, isMedoError, type ErrorCode, type ErrorData } from '../../errors.js';
-import { objectHeader } from '../../oid.js';
+import { hashObject, objectHeader } from '../../oid.js';
 import type { ObjectStore } from '../../store.js';
 import { MedoDir } from '../medo-dir.js';
 import type { Mtime } from './expected.js';
@@ -195,14 +195,16 @@ function hashOpen(fd: number, size: number): string {
 }
 
 function syncSymlink(item: FileItem, store: ObjectStore, umask: number): FileResult {
-  const want = readBlob(store, item.oid, item.path);
   let have: Buffer | undefined;
   try {
     have = readlinkSync(item.abs, { encoding: 'buffer' });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EINVAL' && (e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
-  if (have === undefined || !have.equals(want)) return replace(item, store, umask);
+  // The link that is there, when it is the one wanted, needs no blob: an upgrade in place has not
+  // fetched what the destination already holds.
+  if (have === undefined || hashObject('blob', have) !== item.oid) return replace(item, store, umask);
+  const want = have;
   if (item.mtime === undefined || mtimeMatches(lstatSync(item.abs, { bigint: true }), item.mtime)) {
     return { result: 'unchanged', size: want.length };
   }
