@@ -56,7 +56,7 @@ symlink is refused.
               small tree; 0: all on this thread)
 With remote (http/https) silos in SILO.json, what the local silos lack is first fetched into the host's
 cache, in parallel and checked against its ids, as 'medo prefetch' does; then the expand reads the cache.
-A DEST that is not empty (an older version, expanded before) is scanned first, every file hashed: what
+A DEST that is not empty (an older version, expanded before) is scanned first, every file hashed once: what
 it holds is not fetched (a file it holds at another path is copied from there), its tree is recognized
 by its id as the FROM of a static delta, and its files serve as that delta's bases. Upgrading a wedge in
 place so moves and writes only what changed.
@@ -71,11 +71,11 @@ matches, 1 on a conflict, 3 on failure (a missing or corrupt object is named).
       options: { delete: { type: 'boolean' }, ...MATERIALIZE_OPTIONS },
     });
     if (positionals.length !== 2) usage('expand takes a .treeptr or medo directory, and a destination directory');
-    const { targets, medoDir, store, progress, jobs, threads, warm } = await setUpMaterialize('expand', positionals[0]!, values, positionals[1]!);
+    const { targets, medoDir, store, progress, jobs, threads, warm, seen } = await setUpMaterialize('expand', positionals[0]!, values, positionals[1]!);
     try {
       const report = await expandTargets(targets, store, positionals[1]!, {
         delete: values.delete === true, unpack: values.raw !== true, concurrency: jobs, medoRoot: medoDir.root, threads, cacheDir: warm.cacheDir,
-        onFile: (bytes) => progress.tick(bytes),
+        ...(seen === undefined ? {} : { seen }), onFile: (bytes) => progress.tick(bytes),
       });
       progress.done();
       process.stdout.write(formatExpandReport(report, values.delete === true));

@@ -8,6 +8,7 @@ import { resolveTargets, treeptrRoots, type Target } from '../../lib/medo/resolv
 import type { ObjectStore } from '../../lib/store.js';
 import { Progress, formatBytes } from '../progress.js';
 import { usage } from '../run.js';
+import type { SeenFile } from '../../lib/medo/materialize/fs-ops.js';
 import { OldCopy } from '../../lib/medo/old-copy.js';
 import { warmCache, type OldCopyUse, type WarmReport } from './prefetch.js';
 import { REMOTE_OPTIONS, isHaveDir, type RemoteValues } from './remote-options.js';
@@ -27,6 +28,8 @@ export interface Materialize {
   jobs: number;
   threads: number;
   warm: WarmReport;
+  /** DEST's files as the scan of an upgrade in place hashed them, for the expand not to hash them again. */
+  seen?: (path: string) => SeenFile | undefined;
 }
 
 /**
@@ -79,5 +82,6 @@ export async function setUpMaterialize(command: 'expand' | 'verify', source: str
   // A tarball blob counts as one file in its .treeptr but unpacks to many: no percentage then.
   if (resolved.targets.every((t) => t.treeptr.tree !== undefined)) progress.counts.totalFiles = resolved.targets.reduce((n, t) => n + t.treeptr.files, 0);
   const threads = threadsOption ?? defaultThreads(progress.counts.totalFiles, resolved.targets.reduce((n, t) => n + t.treeptr.size, 0));
-  return { targets: resolved.targets, medoDir: resolved.medoDir, store, progress, jobs, threads, warm };
+  const seen = old?.inPlace === true ? (path: string): SeenFile | undefined => old.oldCopy.seen(path) : undefined;
+  return { targets: resolved.targets, medoDir: resolved.medoDir, store, progress, jobs, threads, warm, ...(seen === undefined ? {} : { seen }) };
 }

@@ -24,7 +24,7 @@ import type { ObjectStore } from '../store.js';
 import { tarballDetector } from './materialize/archive.js';
 import { DEFAULT_DIR_PERM, expectedRoot, joinPath, type ExpectedDir, type ExpectedFile, type ExpectedNode, type ExpectedSymlink } from './materialize/expected.js';
 import {
-  createFile, fchmod, fstatBig, fsync, futimes, hashBlob, lutimesExact, lutimesExactSync, mtimeMatches, openNoFollow, withFd, writeFileReplacing, writeSymlinkReplacing,
+  createFile, fchmod, fstatBig, fsync, futimes, hashBlob, lutimesExact, lutimesExactSync, mtimeMatches, openNoFollow, stillSeen, withFd, writeFileReplacing, writeSymlinkReplacing, type SeenFile,
 } from './materialize/fs-ops.js';
 import { Limiter, settleAll, track } from './materialize/limiter.js';
 import { FilePool } from './materialize/file-pool.js';
@@ -52,6 +52,8 @@ export interface ExpandOptions {
   cacheDir?: string;
   /** Worker threads for that pool (default: file-pool.ts defaultThreads()); 0 does that work on this thread. */
   threads?: number;
+  /** Files of the destination hashed just before (by path below it): not hashed again while unchanged. */
+  seen?: (path: string) => SeenFile | undefined;
 }
 
 interface ExpanderOptions extends ExpandOptions {
@@ -222,6 +224,8 @@ export class Expander {
   private toPool(n: ExpectedFile | ExpectedSymlink, abs: string, op: 'create' | 'sync'): Promise<void> | undefined {
     const item: FileItem = { op, kind: n.kind, abs, path: n.path, oid: n.oid, perm: n.kind === 'file' ? n.perm : 0o777 };
     if (n.kind === 'file') item.permExact = n.permExact;
+    const seen = op === 'sync' && n.kind === 'file' ? this.options.seen?.(n.path) : undefined;
+    if (seen !== undefined) item.seen = seen;
     if (this.fresh) item.direct = true;
     if (n.mtime !== undefined) item.mtime = n.mtime;
     this.pool ??= new FilePool(this.options.medoRoot!, this.options.threads, this.options.cacheDir);
@@ -285,7 +289,9 @@ export class Expander {
       const done = await withFd(await openNoFollow(abs), async (fd) => {
         const st = await fstatBig(fd);
         const size = Number(st.size);
-        if ((await hashBlob(fd, size)) !== f.oid) return false;
+        const seen = this.options.seen?.(f.path);
+        const oid = stillSeen(st, seen) ? seen.oid : await hashBlob(fd, size);
+        if (oid !== f.oid) return false;
         const permOk = f.permExact ? Number(st.mode & 0o7777n) === f.perm : ((st.mode & 0o100n) !== 0n) === ((f.perm & 0o100) !== 0);
         const mtimeOk = f.mtime === undefined || mtimeMatches(st, f.mtime);
         if (permOk && mtimeOk) {

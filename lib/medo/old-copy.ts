@@ -12,7 +12,7 @@ import { walkTree } from '../git/tree-walk.js';
 import type { ObjectStore } from '../store.js';
 import { TreeBuilder, type BlobRef } from './ingest/build-tree.js';
 import { scanDir } from './ingest/scan-dir.js';
-import { fstatBig, hashBlob, openNoFollow, withFd } from './materialize/fs-ops.js';
+import { fstatBig, hashBlob, openNoFollow, withFd, type SeenFile } from './materialize/fs-ops.js';
 import { Limiter, settleAll, track } from './materialize/limiter.js';
 
 type OldBlob = { kind: 'file' | 'symlink'; abs: string } | { kind: 'memory'; content: Buffer };
@@ -29,6 +29,8 @@ export class OldCopy implements ObjectStore {
     private readonly blobs: Map<string, OldBlob>,
     /** '/'-separated path below the directory → the id its file or symlink had when scanned. */
     private readonly byPath: Map<string, string>,
+    /** Regular files by path, as they were when hashed. */
+    private readonly seenFiles: Map<string, SeenFile>,
     /** Bytes of the files and symlinks scanned. */
     readonly bytes: number,
   ) {}
@@ -41,6 +43,7 @@ export class OldCopy implements ObjectStore {
     const builder = new TreeBuilder();
     const blobs = new Map<string, OldBlob>();
     const byPath = new Map<string, string>();
+    const seen = new Map<string, SeenFile>();
     const limiter = new Limiter(HASHING);
     const jobs: Promise<void>[] = [];
     let bytes = 0;
@@ -54,8 +57,12 @@ export class OldCopy implements ObjectStore {
       bytes += e.size;
       track(jobs, limiter.run(async () => {
         const content = e.kind === 'symlink' ? e.target! : undefined;
-        ref.oid = content !== undefined ? hashObject('blob', content)
-          : await withFd(await openNoFollow(e.abs), async (fd) => hashBlob(fd, Number((await fstatBig(fd)).size)));
+        ref.oid = content !== undefined ? hashObject('blob', content) : await withFd(await openNoFollow(e.abs), async (fd) => {
+          const st = await fstatBig(fd);
+          const oid = await hashBlob(fd, Number(st.size));
+          seen.set(e.path, { oid, ino: st.ino, size: Number(st.size), ctimeNs: st.ctimeNs });
+          return oid;
+        });
         ref.size = content?.length ?? e.size;
         byPath.set(e.path, ref.oid);
         if (!blobs.has(ref.oid)) blobs.set(ref.oid, { kind: e.kind as 'file' | 'symlink', abs: e.abs });
@@ -73,7 +80,7 @@ export class OldCopy implements ObjectStore {
     const meta = Buffer.from(built.meta.serialize(), 'utf8');
     const metaOid = hashObject('blob', meta);
     if (!blobs.has(metaOid)) blobs.set(metaOid, { kind: 'memory', content: meta });
-    return new OldCopy(dir, built.tree, trees, blobs, byPath, bytes);
+    return new OldCopy(dir, built.tree, trees, blobs, byPath, seen, bytes);
   }
 
   /** Whether a tree of that id is in the directory (the whole of it, or a directory below it). */
@@ -89,6 +96,14 @@ export class OldCopy implements ObjectStore {
   /** The id the file or symlink at `path` (below the directory) had when scanned. */
   oidAt(path: string): string | undefined {
     return this.byPath.get(path);
+  }
+
+  /**
+   * The regular file at `path` as it was when hashed: an expand over this directory need not hash it
+   * again while it is still that file (materialize/fs-ops.ts stillSeen).
+   */
+  seen(path: string): SeenFile | undefined {
+    return this.seenFiles.get(path);
   }
 
   /** Trees only: they are in memory. Blobs are read with `base()`, which touches the disk. */

@@ -22,13 +22,13 @@ import { hashObject, objectHeader } from '../../oid.js';
 import type { ObjectStore } from '../../store.js';
 import { MedoDir } from '../medo-dir.js';
 import type { Mtime } from './expected.js';
-import { createFileNative, futimesExactSync, lutimesExactSync, mtimeMatches, publishNewSync, tempBeside } from './fs-ops.js';
+import { createFileNative, futimesExactSync, stillSeen, type SeenFile, lutimesExactSync, mtimeMatches, publishNewSync, tempBeside } from './fs-ops.js';
 import { readBlob } from './read-blob.js';
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
 
 /** Bumped whenever FileTask or FileOutcome change, so a stale compiled worker is caught, not misread. */
-export const FILE_PROTOCOL = 3;
+export const FILE_PROTOCOL = 4;
 
 export interface FileItem {
   op: 'create' | 'sync' | 'inspect';
@@ -44,6 +44,8 @@ export interface FileItem {
   /** 'create' in a directory nobody else sees yet (expand's staging directory): write at the name directly. */
   direct?: boolean;
   mtime?: Mtime;
+  /** 'sync': what the file there was when last hashed, if it was. */
+  seen?: SeenFile;
 }
 
 /** What became of one item. 'inspect' gives what it found; 'other' means no longer a regular file. */
@@ -220,7 +222,7 @@ function sync(item: FileItem, store: ObjectStore, umask: number): FileResult {
   let result: FileResult | undefined;
   try {
     const size = Number(st.size);
-    if (hashOpen(fd, size) === item.oid) {
+    if ((stillSeen(st, item.seen) ? item.seen.oid : hashOpen(fd, size)) === item.oid) {
       const have = Number(st.mode & 0o7777n);
       const permOk = item.permExact === true ? have === item.perm : (have & 0o100) === (item.perm & 0o100);
       const mtimeOk = item.mtime === undefined || mtimeMatches(st, item.mtime);

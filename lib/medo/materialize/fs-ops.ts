@@ -280,3 +280,20 @@ export async function writeSymlinkReplacing(abs: string, target: Buffer, mtime: 
     throw e;
   }
 }
+
+/**
+ * A regular file hashed a moment ago (an upgrade in place scans the destination first): while its inode,
+ * size and ctime are those, its content is the blob `oid` (any write or change moves the ctime), so it
+ * need not be hashed again.
+ */
+export interface SeenFile {
+  oid: string;
+  ino: bigint;
+  size: number;
+  ctimeNs: bigint;
+}
+
+/** Whether the file `st` describes is still the one `seen` (so it holds `seen.oid`). */
+export function stillSeen(st: BigIntStats, seen: SeenFile | undefined): seen is SeenFile {
+  return seen !== undefined && st.ino === seen.ino && st.ctimeNs === seen.ctimeNs && Number(st.size) === seen.size;
+}

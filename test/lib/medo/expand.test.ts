@@ -12,6 +12,7 @@ import { resolveTargets } from '../../../lib/medo/resolve-target.js';
 import { readTreeptr, writeTreeptr } from '../../../lib/medo/treeptr.js';
 import { OldCopy } from '../../../lib/medo/old-copy.js';
 import { native } from '../../../lib/native.js';
+import { hashObject } from '../../../lib/oid.js';
 import { Silo } from '../../../lib/silo/silo.js';
 import { git, initRepo, tempDir } from '../../helpers/git-fixture.js';
 import { listPaths, makeMedoLayout, makeSampleTree, setMtimeNs, snapshot, storeBlob, storeTree, type MedoLayout } from '../../helpers/medo-fixture.js';
@@ -122,6 +123,30 @@ test('with the native helper, times are set to the nanosecond: scanning the expa
   }
   return undefined;
 });
+
+for (const [way, options] of WAYS) {
+  test(`a file seen just before (same inode, size and ctime) is taken to hold what it held, not hashed again; one changed since is (${way})`, async (t) => {
+    const f = fixture(t);
+    const dest = join(f.tmp, 'out');
+    await expand(f.treeptrPath, dest, options);
+    const file = join(dest, 'README');
+    const wanted = readFileSync(file);
+    // The same size, other bytes, and a scan that says (falsely) it holds what the tree wants there.
+    writeFileSync(file, Buffer.alloc(wanted.length, 0x78));
+    const st = lstatSync(file, { bigint: true });
+    const lie = { oid: hashObject('blob', wanted), ino: st.ino, size: wanted.length, ctimeNs: st.ctimeNs };
+    const seen = (p: string) => (p === 'README' ? lie : undefined);
+    const trusted = await expand(f.treeptrPath, dest, { ...options, seen });
+    t.is(trusted.replaced, 0, 'the scan was believed: not hashed again');
+    t.not(readFileSync(file).toString(), wanted.toString());
+    // Any change since the scan moves the ctime: then the file is hashed, found wrong and rewritten.
+    chmodSync(file, 0o600);
+    chmodSync(file, Number(st.mode & 0o7777n));
+    const checked = await expand(f.treeptrPath, dest, { ...options, seen });
+    t.is(checked.replaced, 1);
+    t.true(readFileSync(file).equals(wanted));
+  });
+}
 
 test('a second run leaves every file alone (same inode and ctime) and reports nothing', async (t) => {
   const f = fixture(t);
