@@ -5,7 +5,7 @@
 // Pack layout (https://git-scm.com/docs/gitformat-pack): "PACK", uint32 version (2 or 3), uint32 object
 // count, the entries, then the SHA-1 of everything before it.
 import { MedoError, readingObject } from '../errors.js';
-import { inflateExact } from '../inflate.js';
+import { inflateExact, type InflateFailure } from '../inflate.js';
 import { FileSource, type RandomAccess } from '../io/random-access.js';
 import { LruCache } from '../lru-cache.js';
 import { OID_BYTES, oidFromBytes, type ObjectType } from '../oid.js';
@@ -40,6 +40,13 @@ export const PACK_HEADER_BYTES = 12;
 // deflate cannot expand data by more than 1032:1, so a size claim beyond that is corruption, caught before
 // any allocation.
 export const MAX_DEFLATE_RATIO = 1032;
+
+/** What an entry's zlib data is wrong in, for an error that names the entry. */
+export function inflateFailure(r: InflateFailure, size: number): string {
+  return r === 'too-long' ? `inflates to more than its declared ${size} bytes`
+    : r === 'too-short' ? `inflates to fewer than its declared ${size} bytes`
+    : r === 'short-input' ? 'zlib data runs past the end of the pack' : 'bad zlib data';
+}
 // An entry far from the one read before is read with one peek of its header and this many bytes after it:
 // most entries' zlib data fits, so it costs one small read into the source's reused buffer. Caching a page
 // per entry instead made random reads (ids in sorted order, over a Linux pack) a third slower: each
@@ -237,9 +244,7 @@ export class PackFile {
         want = avail;
         continue;
       }
-      return fail(r === 'too-long' ? `inflates to more than its declared ${size} bytes`
-        : r === 'too-short' ? `inflates to fewer than its declared ${size} bytes`
-        : r === 'short-input' ? 'zlib data runs past the end of the pack' : 'bad zlib data');
+      return fail(inflateFailure(r, size));
     }
   }
 

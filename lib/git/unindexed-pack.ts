@@ -14,7 +14,7 @@ import { inflateCounted } from '../inflate.js';
 import { BufferSource } from '../io/random-access.js';
 import { OID_BYTES, objectHeader } from '../oid.js';
 import { MAX_ENTRY_HEADER, OBJ_OFS_DELTA, OBJ_REF_DELTA, TYPE_NAMES, parseEntryHeader } from './pack-entry.js';
-import { DEFAULT_LIMITS, MAX_DEFLATE_RATIO, PACK_HEADER_BYTES, PACK_SIGNATURE, PackFile, type PackFileOptions } from './pack-file.js';
+import { DEFAULT_LIMITS, MAX_DEFLATE_RATIO, inflateFailure, PACK_HEADER_BYTES, PACK_SIGNATURE, PackFile, type PackFileOptions } from './pack-file.js';
 import { PackIndex, encodePackIndex, type IndexEntry } from './pack-idx.js';
 
 export interface UnindexedPack {
@@ -43,7 +43,6 @@ export function openUnindexedPack(pack: Buffer, path: string, options: PackFileO
   if (!createHash('sha1').update(pack.subarray(0, dataEnd)).digest().equals(trailer)) fail('its SHA-1 trailer does not match its content');
 
   const entries: IndexEntry[] = [];
-  const offsets: number[] = [];
   let at = PACK_HEADER_BYTES;
   for (let i = 0; i < count; i++) {
     if (at >= dataEnd) fail(`its header says ${count} entries, but the data ends after ${i}`);
@@ -55,18 +54,14 @@ export function openUnindexedPack(pack: Buffer, path: string, options: PackFileO
       throw new MedoError('ERR_TOO_LARGE', `${path}: entry at offset ${at} claims ${h.size} bytes, over the limit of ${limits.maxObjectSize}`, { path, offset: at });
     }
     const r = inflateCounted(pack.subarray(start, dataEnd), h.size);
-    if (typeof r === 'string') {
-      fail(r === 'too-long' ? `inflates to more than its declared ${h.size} bytes` : r === 'too-short' ? `inflates to fewer than its declared ${h.size} bytes`
-        : r === 'short-input' ? 'zlib data runs past the end of the pack' : 'bad zlib data', at);
-    }
-    const { data, consumed } = r as { data: Buffer; consumed: number };
+    if (typeof r === 'string') return fail(inflateFailure(r, h.size), at);
+    const { data, consumed } = r;
     const end = start + consumed;
     const isDelta = h.typeCode === OBJ_OFS_DELTA || h.typeCode === OBJ_REF_DELTA;
     const oid = isDelta
       ? createHash('sha1').update(`medo stand-in for the delta at ${at}`).digest()
       : createHash('sha1').update(objectHeader(TYPE_NAMES[h.typeCode]!, data.length)).update(data).digest();
     entries.push({ oid, offset: at, crc: crc32(pack.subarray(at, end)) });
-    offsets.push(at);
     at = end;
   }
   if (at !== dataEnd) fail(`${dataEnd - at} bytes follow its last entry`);
@@ -77,5 +72,5 @@ export function openUnindexedPack(pack: Buffer, path: string, options: PackFileO
     seen.add(key);
   }
   const index = PackIndex.open(new BufferSource(encodePackIndex(entries, Buffer.from(trailer)), `${path} (indexed in memory)`));
-  return { file: new PackFile(index, new BufferSource(pack, path), options), offsets };
+  return { file: new PackFile(index, new BufferSource(pack, path), options), offsets: entries.map((e) => e.offset) };
 }

@@ -318,22 +318,26 @@ class Scanner {
     return JSON.parse(this.buf.toString('latin1', start, this.pos)) as number;
   }
 
+  /** An array of numbers, into `nums` (emptied first). */
+  private numbers(nums: number[]): number[] {
+    this.expect(0x5b);
+    nums.length = 0;
+    if (!this.take(0x5d)) {
+      do nums.push(this.number());
+      while (this.take(0x2c));
+      this.expect(0x5d);
+    }
+    return nums;
+  }
+
   /** Version 2's "attrs": an array of arrays of numbers. */
   tuples(): Columns {
     const cols = new Columns();
     this.expect(0x5b);
     if (this.take(0x5d)) return cols;
     const nums: number[] = [];
-    do {
-      this.expect(0x5b);
-      nums.length = 0;
-      if (!this.take(0x5d)) {
-        do nums.push(this.number());
-        while (this.take(0x2c));
-        this.expect(0x5d);
-      }
-      cols.add('', nums);
-    } while (this.take(0x2c));
+    do cols.add('', this.numbers(nums));
+    while (this.take(0x2c));
     this.expect(0x5d);
     return cols;
   }
@@ -347,18 +351,7 @@ class Scanner {
     do {
       const key = this.string();
       this.expect(0x3a);
-      if (this.peek() !== 0x5b) {
-        cols.add(key, this.number());
-        continue;
-      }
-      this.expect(0x5b);
-      nums.length = 0;
-      if (!this.take(0x5d)) {
-        do nums.push(this.number());
-        while (this.take(0x2c));
-        this.expect(0x5d);
-      }
-      cols.add(key, nums);
+      cols.add(key, this.peek() === 0x5b ? this.numbers(nums) : this.number());
     } while (this.take(0x2c));
     this.expect(0x7d);
     return cols;

@@ -199,7 +199,7 @@ export class RemoteStore {
   /** Caches an object fetched some other way (a static delta) if, and only if, it hashes to `oid`. */
   admit(oid: string, obj: RawObject): boolean {
     if (hashObject(obj.type, obj.content) !== oid) return false;
-    this.keep(oid, obj);
+    this.cacheChecked(oid, obj);
     return true;
   }
 
@@ -291,8 +291,13 @@ export class RemoteStore {
 
   /** Writes a verified object into the cache (blobs and trees: what a silo holds). */
   private keep(oid: string, obj: RawObject): void {
-    if (obj.type !== 'blob' && obj.type !== 'tree') return;
     if (hashObject(obj.type, obj.content) !== oid) return; // a delta base that is wrong is never cached
+    this.cacheChecked(oid, obj);
+  }
+
+  /** Caches a blob or tree already checked against its id. */
+  private cacheChecked(oid: string, obj: RawObject): void {
+    if (obj.type !== 'blob' && obj.type !== 'tree') return;
     if (!storeInCache(this.cache, oid, obj.content)) return;
     this.onEvent({ kind: 'fetched', oid, bytes: obj.content.length });
     this.written += obj.content.length;

@@ -18,7 +18,7 @@
 // its own copy of FROM (lib/remote/static-delta.ts). Bases are chosen by path, which medo knows and git does
 // not: the object at the same path in FROM, else at the same path below the top directory (a tarball's
 // "Python-3.10.4/" becomes "Python-3.10.5/"), else the largest file of the same name.
-import { mkdirSync, readFileSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { MedoError } from '../errors.js';
@@ -260,14 +260,14 @@ export function writeStaticDelta(silo: Silo, from: Version, to: Version, options
   }
   const written = writer.finish();
   if (written === undefined) throw new MedoError('ERR_USAGE', `TO (${to.tree}) has no object that FROM (${from.tree}) lacks`);
-  // Named by the pair, so a client needs no name from a listing; .pack first, as everywhere.
-  const name = `${from.tree}-${to.tree}`;
+  // Named by the pair, so a client needs no name from a listing, and a delta made again replaces the
+  // old files in place; .pack first, as everywhere.
   const packPath = join(silo.path, deltaPackPath(from.tree, to.tree));
   renameSync(written.packPath, `${packPath}.pack`);
   renameSync(written.idxPath, `${packPath}.idx`);
   fsyncDir(dir);
   const entry: StaticDeltaEntry = {
-    from: from.tree, to: to.tree, pack: name, packBytes: sizeOfFile(`${packPath}.pack`), idxBytes: sizeOfFile(`${packPath}.idx`),
+    from: from.tree, to: to.tree, pack: `${from.tree}-${to.tree}`, packBytes: sizeOfFile(`${packPath}.pack`), idxBytes: sizeOfFile(`${packPath}.idx`),
     objects: written.objectCount,
     ...(from.meta === undefined ? {} : { fromMeta: from.meta }), ...(to.meta === undefined ? {} : { toMeta: to.meta }),
   };
@@ -277,15 +277,6 @@ export function writeStaticDelta(silo: Silo, from: Version, to: Version, options
   // The listings go last: a client never finds an entry whose files are not in place.
   writeFileAtomic(join(silo.path, deltasToPath(to.tree)), formatDeltasTo(index.deltas.filter((d) => d.to === to.tree)));
   writeFileAtomic(join(dir, DELTA_INDEX), `${JSON.stringify(index, null, 1)}\n`);
-  if (old !== undefined && old.pack !== entry.pack && !index.deltas.some((d) => d.pack === old.pack)) {
-    for (const ext of ['.idx', '.pack']) {
-      try {
-        unlinkSync(join(dir, old.pack + ext));
-      } catch {
-        // already gone
-      }
-    }
-  }
   return { silo: silo.path, entry, deltas, whole, wholeBytes, ...(old === undefined ? {} : { replaced: old.pack }) };
 }
 
