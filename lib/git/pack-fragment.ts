@@ -1,9 +1,9 @@
-// A run of pack entries written to a file of its own, to be spliced into a pack by
-// PackWriter.appendFragment. Delta search runs on several threads, each writing its share of the new
-// pack as a fragment; an OFS_DELTA names its base by distance back, which does not change when the
-// fragment lands at some offset in the pack, so fragments need no fixing up, only their entry list.
+// A run of pack entries written to a file of its own, to be copied into a pack entry by entry. Delta
+// search runs on several threads, each writing its share of the new pack as a fragment, in the order it
+// searched; the pack is written in another order (repack.ts), so each entry's list row says what a writer
+// needs to copy it: where its bytes are, its type and size, and for a delta the id of its base (an
+// OFS_DELTA's distance back is recomputed where it lands).
 import { closeSync, openSync, unlinkSync } from 'node:fs';
-import { crc32 } from 'node:zlib';
 import { MedoError } from '../errors.js';
 import { writeAll } from '../io/atomic-write.js';
 import type { ObjectType } from '../oid.js';
@@ -13,7 +13,16 @@ export interface FragmentEntry {
   oid: string;
   /** From the fragment's start. */
   offset: number;
-  crc: number;
+  /** The entry's bytes, header included. */
+  length: number;
+  /** Where its zlib data starts, from the entry's start. */
+  headerLength: number;
+  /** The object's size, or for a delta the delta's (as in the entry's header). */
+  size: number;
+  /** A whole object's type. */
+  type?: ObjectType;
+  /** A delta's base, an earlier entry of the same fragment. */
+  base?: string;
 }
 
 const FLUSH_BYTES = 1 << 20;
@@ -36,7 +45,7 @@ export class FragmentWriter {
 
   /** A whole object whose zlib data the caller has made. */
   addWhole(oid: string, type: ObjectType, size: number, compressed: Uint8Array): void {
-    this.add(oid, encodeEntryHeader(TYPE_CODES[type], size), compressed);
+    this.add({ oid, size, type }, encodeEntryHeader(TYPE_CODES[type], size), compressed);
   }
 
   /** A delta against `baseOid`, which must be an earlier entry of this fragment. */
@@ -44,13 +53,13 @@ export class FragmentWriter {
     const base = this.offsets.get(baseOid);
     if (base === undefined) throw new MedoError('ERR_USAGE', `pack fragment: delta base ${baseOid} of ${oid} is not an earlier entry`);
     const header = Buffer.concat([encodeEntryHeader(OBJ_OFS_DELTA, deltaSize), encodeOfsDistance(this.length - base)]);
-    this.add(oid, header, compressed);
+    this.add({ oid, size: deltaSize, base: baseOid }, header, compressed);
   }
 
-  private add(oid: string, header: Buffer, compressed: Uint8Array): void {
-    if (this.offsets.has(oid)) return;
-    this.offsets.set(oid, this.length);
-    this.entries.push({ oid, offset: this.length, crc: crc32(compressed, crc32(header)) });
+  private add(what: Pick<FragmentEntry, 'oid' | 'size' | 'type' | 'base'>, header: Buffer, compressed: Uint8Array): void {
+    if (this.offsets.has(what.oid)) return;
+    this.offsets.set(what.oid, this.length);
+    this.entries.push({ ...what, offset: this.length, length: header.length + compressed.length, headerLength: header.length });
     for (const b of [header, compressed]) {
       this.pending.push(Buffer.from(b.buffer, b.byteOffset, b.length));
       this.pendingBytes += b.length;

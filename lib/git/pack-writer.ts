@@ -3,7 +3,6 @@
 // visible .idx always has its .pack). Output is what git writes: `git index-pack --verify` and
 // `git verify-pack` accept it. Entries are whole objects or deltas: OFS_DELTA when the base is an earlier
 // entry of this pack, REF_DELTA (a "thin" pack, which git reads only with its bases at hand) otherwise.
-// Fragments written elsewhere (pack-fragment.ts, by delta-search threads) are spliced in whole.
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, openSync, readSync, renameSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,7 +12,6 @@ import { fsyncDir, tempPathFor, writeAll } from '../io/atomic-write.js';
 import { OID_BYTES, hashObject, oidToBytes, type ObjectType } from '../oid.js';
 import { encodePackIndex } from './pack-idx.js';
 import { OBJ_OFS_DELTA, OBJ_REF_DELTA, TYPE_CODES, encodeEntryHeader, encodeOfsDistance } from './pack-entry.js';
-import type { FragmentEntry } from './pack-fragment.js';
 
 export interface PackWriterOptions {
   /** zlib level; git's core.compression default is zlib's default (6). */
@@ -89,36 +87,6 @@ export class PackWriter {
     this.entries.push({ oid: oidToBytes(oid), offset: this.offset, crc: crc32(compressed, crc32(header)) });
     this.push(header);
     this.push(compressed);
-  }
-
-  /**
-   * Splices in a fragment file of `length` bytes whose entries are `entries` (offsets from its start).
-   * Its OFS_DELTAs point within itself, so they stay valid; an id already in this pack is a caller error.
-   */
-  appendFragment(path: string, length: number, entries: readonly FragmentEntry[]): void {
-    if (this.closed) throw new MedoError('ERR_USAGE', 'PackWriter used after finish() or abort()');
-    for (const e of entries) {
-      if (this.added.has(e.oid)) throw new MedoError('ERR_USAGE', `pack fragment ${path} repeats ${e.oid}, already in this pack`);
-    }
-    this.flush();
-    const start = this.offset;
-    const fd = openSync(path, 'r');
-    try {
-      const buf = Buffer.allocUnsafe(FLUSH_BYTES);
-      for (let pos = 0; pos < length;) {
-        const n = readSync(fd, buf, 0, Math.min(buf.length, length - pos), pos);
-        if (n === 0) throw new MedoError('ERR_PACK_CORRUPT', `pack fragment ${path} is shorter than its ${length} bytes`, { path });
-        writeAll(this.fd, buf.subarray(0, n));
-        pos += n;
-      }
-    } finally {
-      closeSync(fd);
-    }
-    this.offset += length;
-    for (const e of entries) {
-      this.added.set(e.oid, start + e.offset);
-      this.entries.push({ oid: oidToBytes(e.oid), offset: start + e.offset, crc: e.crc });
-    }
   }
 
   has(oid: string): boolean {

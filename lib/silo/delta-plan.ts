@@ -4,6 +4,11 @@
 // largest first (git's choice: a delta that removes is smaller than one that adds). Paths come from
 // walking the trees being repacked; an object no tree names sorts by its size alone.
 //
+// The pack is written in another order, the one readers want (writeRank): trees, then blobs, each in the
+// order a walk of the trees meets them, as medo add writes a pack, so an expand or a mount reading a tree
+// reads the pack front to back (git, too, writes trees together and then blobs by recency, whatever
+// order its delta search used). repack.ts moves a delta's base before it where the walk puts it later.
+//
 // Planning reads headers, not contents: a whole entry's header gives its type and size, a delta's type is
 // its chain's root's and its size is in the first bytes of its data. Only trees (small) are read whole.
 import { constants, inflateSync } from 'node:zlib';
@@ -35,21 +40,31 @@ export function nameHash(path: string): number {
 interface Info extends PlannedObject {
   path: string;
   seq: number;
+  /** When the walk of the trees first met it (Infinity when no tree names it). */
+  walk: number;
 }
 
-/** The objects to write, each with its type and size, in the order described above. */
-export function planObjects(silo: Silo, sources: ReadonlyMap<string, PlanSource>): PlannedObject[] {
+export interface Plan {
+  /** The objects, each with its type and size, in delta search's order (described above). */
+  objects: PlannedObject[];
+  /** Each object's place in the pack's write order, by id. */
+  writeRank: Map<string, number>;
+}
+
+export function planObjects(silo: Silo, sources: ReadonlyMap<string, PlanSource>): Plan {
   const infos = new Map<string, Info>();
   let seq = 0;
   for (const [oid, src] of sources) {
     const info = 'loose' in src ? looseInfo(silo, oid) : packInfo(silo, src.pack, src.entry);
-    infos.set(oid, { ...info, path: '', hash: 0, seq: seq++ });
+    infos.set(oid, { ...info, path: '', hash: 0, seq: seq++, walk: Infinity });
   }
   namePaths(silo, infos);
   const planned = [...infos.values()];
+  planned.sort((a, b) => TYPE_ORDER[a.type] - TYPE_ORDER[b.type] || a.walk - b.walk || a.seq - b.seq);
+  const writeRank = new Map(planned.map((o, i) => [o.oid, i]));
   planned.sort((a, b) => TYPE_ORDER[a.type] - TYPE_ORDER[b.type] || b.hash - a.hash
     || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0) || b.size - a.size || a.seq - b.seq);
-  return planned.map(({ oid, type, size, src, hash }) => ({ oid, type, size, src, hash }));
+  return { objects: planned.map(({ oid, type, size, src, hash }) => ({ oid, type, size, src, hash })), writeRank };
 }
 
 function looseInfo(silo: Silo, oid: string): Omit<PlannedObject, 'hash'> {
@@ -91,7 +106,10 @@ function chainType(silo: Silo, pack: PackFile, offset: number): ObjectType {
     { path: pack.path, offset });
 }
 
-/** Gives every object the first path a walk from the root trees (those no tree here names) reaches it by. */
+/**
+ * Gives every object the first path a walk from the root trees (those no tree here names) reaches it by,
+ * and the walk's count when it got there: a tree, then its entries in order, depth first.
+ */
 function namePaths(silo: Silo, infos: Map<string, Info>): void {
   const children = new Map<string, { name: string; oid: string }[]>();
   const named = new Set<string>();
@@ -110,6 +128,7 @@ function namePaths(silo: Silo, infos: Map<string, Info>): void {
     for (const k of kids) named.add(k.oid);
   }
   const visited = new Set<string>();
+  let walked = 0;
   for (const root of children.keys()) {
     if (named.has(root)) continue;
     const stack: { oid: string; path: string }[] = [{ oid: root, path: '' }];
@@ -121,6 +140,7 @@ function namePaths(silo: Silo, infos: Map<string, Info>): void {
       if (info !== undefined) {
         info.path = path;
         info.hash = nameHash(path);
+        info.walk = walked++;
       }
       const kids = children.get(oid);
       if (kids === undefined) continue;

@@ -6,12 +6,16 @@
 //
 // The new pack holds deltas: delta-plan.ts orders the objects so the versions of each path are
 // neighbours, delta-search.ts (on both cores, through delta-pool.ts) writes each object as an OFS_DELTA
-// against the best of its window or whole, and the fragments are spliced into one self-contained pack
-// that git's own tools accept. Bases are only objects of the new pack, never of packs that stay.
+// against the best of its window or whole, and the fragments' entries are copied into one self-contained
+// pack that git's own tools accept, in the order readers want (delta-plan.ts's writeRank), each delta's
+// base pulled in just before it when the walk puts it later. Bases are only objects of the new pack, never of packs that stay.
 // Existing deltas are not reused: every object is read back, checked against its id and searched anew
 // (git's `repack -f`). Whole entries that stay whole keep their zlib data byte for byte.
+import { closeSync, openSync, readSync } from 'node:fs';
 import { basename } from 'node:path';
 import { MedoError } from '../errors.js';
+import type { FragmentEntry } from '../git/pack-fragment.js';
+import type { PackWriter } from '../git/pack-writer.js';
 import { DEFAULT_DELTA_PARAMS, type DeltaParams } from './delta-search.js';
 import { discard, runDeltaSearch, type FinishedSlice } from './delta-pool.js';
 import { planObjects, type PlanSource } from './delta-plan.js';
@@ -106,13 +110,13 @@ export async function repack(siloDir: string, options: RepackOptions = {}): Prom
     for (const f of inv.loose) if (!staying.has(f.oid) && !sources.has(f.oid)) sources.set(f.oid, { loose: f.path });
 
     const plan = planObjects(silo, sources);
-    const slices: FinishedSlice[] = await runDeltaSearch(silo.path, plan, params,
+    const slices: FinishedSlice[] = await runDeltaSearch(silo.path, plan.objects, params,
       options.threads === undefined ? {} : { threads: options.threads });
     report.slices = slices.length;
     const writer = newPackWriter(silo);
     try {
+      copyInOrder(writer, slices, plan.writeRank);
       for (const s of slices) {
-        writer.appendFragment(s.fragment, s.stats.bytes, s.entries);
         report.deltas += s.stats.deltas;
         report.maxDepth = Math.max(report.maxDepth, s.stats.maxDepth);
       }
@@ -135,5 +139,40 @@ export async function repack(siloDir: string, options: RepackOptions = {}): Prom
   } finally {
     lock?.release();
     silo.close();
+  }
+}
+
+/**
+ * Copies every entry of the fragments into `writer` by `rank` (lowest first), a delta's base chain before
+ * it: a base the rank puts later is written where its first delta needs it. Deltas become OFS_DELTAs at
+ * their new distance; zlib data is copied as it is.
+ */
+function copyInOrder(writer: PackWriter, slices: readonly FinishedSlice[], rank: ReadonlyMap<string, number>): void {
+  const where = new Map<string, { entry: FragmentEntry; fd: number }>();
+  const fds: number[] = [];
+  try {
+    for (const s of slices) {
+      const fd = openSync(s.fragment, 'r');
+      fds.push(fd);
+      for (const entry of s.entries) where.set(entry.oid, { entry, fd });
+    }
+    const order = [...where.keys()].sort((a, b) => (rank.get(a) ?? Infinity) - (rank.get(b) ?? Infinity));
+    const chain: string[] = [];
+    for (const first of order) {
+      // The entry, then its bases not yet written, written deepest first.
+      for (let oid: string | undefined = first; oid !== undefined && !writer.has(oid); oid = where.get(oid)!.entry.base) chain.push(oid);
+      while (chain.length > 0) {
+        const { entry, fd } = where.get(chain.pop()!)!;
+        const bytes = Buffer.allocUnsafe(entry.length);
+        if (readSync(fd, bytes, 0, entry.length, entry.offset) !== entry.length) {
+          throw new MedoError('ERR_PACK_CORRUPT', `a pack fragment is shorter than its entry list says (${entry.oid})`, { oid: entry.oid });
+        }
+        const data = bytes.subarray(entry.headerLength);
+        if (entry.base === undefined) writer.addCompressed(entry.oid, entry.type!, entry.size, data);
+        else writer.addDeltaCompressed(entry.oid, entry.base, entry.size, data);
+      }
+    }
+  } finally {
+    for (const fd of fds) closeSync(fd);
   }
 }

@@ -1,6 +1,6 @@
 // silo repack writes deltas: git's own tools (verify-pack, index-pack, fsck, cat-file) accept the pack
 // and read every object as git has it; the versions of a path become deltas of one another; --depth
-// bounds the chains; one thread and two give packs of the same objects.
+// bounds the chains; one thread and two give packs of the same objects, written in the trees' walk order.
 import test, { type ExecutionContext } from 'ava';
 import { copyFileSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -56,6 +56,8 @@ interface Versions {
   dir: string;
   all: GitObject[];
   wholeBytes: number;
+  /** Each version's tree. */
+  trees: string[];
 }
 
 /** `count` versions of a tree, each stored whole in a pack of its own. */
@@ -65,8 +67,10 @@ function versions(t: ExecutionContext, count: number, bytes: number): Versions {
   const random = rng(11);
   let files = realFiles(bytes);
   const oids: string[] = [];
+  const trees: string[] = [];
   for (let n = 0; n < count; n++) {
     const tree = f.tree(files as FileSpec);
+    trees.push(tree);
     const reach = f.reach(tree);
     oids.push(...reach);
     f.store(silo, f.objects(reach), 'pack');
@@ -74,7 +78,33 @@ function versions(t: ExecutionContext, count: number, bytes: number): Versions {
   }
   silo.close();
   const dir = join(f.root, 's.silo');
-  return { f, dir, all: f.objects(oids), wholeBytes: packBytes(dir) };
+  return { f, dir, all: f.objects(oids), wholeBytes: packBytes(dir), trees };
+}
+
+/**
+ * The pack is in the order a reader of the trees wants it, as git sees it (verify-pack's offsets and
+ * bases, ls-tree's walk): every tree before every blob, each type in the order a walk of the versions meets
+ * it (a tree, then its entries in order, depth first), except that a delta's base not yet written comes
+ * just before it. The versions are walked in the order their root trees sit in the pack.
+ */
+function inWalkOrder(t: ExecutionContext, f: UpkeepFixture, r: RepackReport, trees: readonly string[]): void {
+  const entries = verifyPack(f.root, r.newPack!.replace(/\.pack$/, '.idx')).entries;
+  const byOffset = [...entries.keys()].sort((a, b) => entries.get(a)!.offset - entries.get(b)!.offset);
+  const roots = [...trees].sort((a, b) => entries.get(a)!.offset - entries.get(b)!.offset);
+  const walk = [...new Set(roots.flatMap((tree) => f.reach(tree)))];
+  const expected: string[] = [];
+  const written = new Set<string>();
+  for (const type of ['tree', 'blob']) {
+    for (const first of walk.filter((oid) => entries.get(oid)!.type === type)) {
+      const chain: string[] = [];
+      for (let oid: string | undefined = first; oid !== undefined && !written.has(oid); oid = entries.get(oid)!.base) chain.push(oid);
+      for (const oid of chain.reverse()) {
+        written.add(oid);
+        expected.push(oid);
+      }
+    }
+  }
+  t.deepEqual(byOffset, expected, 'written in walk order, trees first, each base before its deltas');
 }
 
 function packBytes(dir: string): number {
@@ -112,11 +142,12 @@ function gitAccepts(t: ExecutionContext, f: UpkeepFixture, r: RepackReport, all:
 }
 
 test('a repack of five versions deltifies them, and git accepts the pack', async (t) => {
-  const { f, dir, all, wholeBytes } = versions(t, 5, 1 << 20);
+  const { f, dir, all, wholeBytes, trees } = versions(t, 5, 1 << 20);
   const r = await repack(dir, { threads: 0 });
   t.true(r.changed);
   t.true(r.deltas > 0);
   gitAccepts(t, f, r, all);
+  inWalkOrder(t, f, r, trees);
   const after = packBytes(dir);
   t.true(after < wholeBytes / 2.5, `five versions: ${after} bytes after repack, ${wholeBytes} whole`);
   const entries = verifyPack(f.root, r.newPack!.replace(/\.pack$/, '.idx')).entries;
@@ -131,10 +162,11 @@ test('a repack of five versions deltifies them, and git accepts the pack', async
 
 test('two threads: the same objects, deltas across the slice boundary not needed', async (t) => {
   // Over the size where repack uses worker threads (delta-pool.ts), so the fragment splice is exercised.
-  const { f, dir, all, wholeBytes } = versions(t, 3, 3 << 20);
+  const { f, dir, all, wholeBytes, trees } = versions(t, 3, 3 << 20);
   const r = await repack(dir, { threads: 2 });
   t.is(r.slices, 2, 'searched on two worker threads');
   gitAccepts(t, f, r, all);
+  inWalkOrder(t, f, r, trees);
   t.true(packBytes(dir) < wholeBytes / 2);
 });
 
