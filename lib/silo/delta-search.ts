@@ -1,7 +1,8 @@
 // Delta search, git's way (pack-objects' find_deltas): walk the objects in the planned order (delta-plan.ts
 // puts versions of one path next to each other), try each against the last few objects of its type (the
 // window), and keep the smallest delta that beats both half the object and the deltas already found, with
-// the chain depth bounded. Output is a pack fragment (git/pack-fragment.ts): the whole objects and
+// the chain depth bounded; unlike git, a delta is then kept only when it is smaller in the pack (deflated)
+// than the object whole. Output is a pack fragment (git/pack-fragment.ts): the whole objects and
 // OFS_DELTAs in order, every base before its deltas.
 //
 // It runs on a piscina worker thread (compiled: dist/lib/silo/delta-search.js, through
@@ -51,6 +52,12 @@ export const DEFAULT_DELTA_PARAMS: DeltaParams = {
 
 /** Objects smaller than this are not worth a delta (git's rule too). */
 const MIN_DELTA_OBJECT = 50;
+
+/**
+ * A delta whose compressed size is at most 1/this of its object's raw size is kept without deflating the
+ * object whole to compare: text seldom compresses that far, so such a delta all but always wins.
+ */
+const WHOLE_ZLIB_CHECK = 16;
 
 export interface DeltaSearchTask {
   protocol: number;
@@ -112,19 +119,30 @@ function search(task: DeltaSearchTask): { fragment: string; entries: FragmentEnt
     for (const o of task.objects) {
       const { content, zlib } = load(silo, packs, o);
       const candidate = p.window > 0 && content.length >= MIN_DELTA_OBJECT && content.length <= p.maxDeltaObject;
-      const best = candidate ? findBest(window, o.type, content, p) : undefined;
-      let depth = 0;
+      let best = candidate ? findBest(window, o.type, content, p) : undefined;
+      let whole = zlib;
+      let packedDelta: Buffer | undefined;
       if (best !== undefined) {
         // The delta must give the target back before it replaces the target.
         if (!applyDelta(best.slot.content, best.delta, content.length).equals(content)) {
           throw new MedoError('ERR_INTERNAL', `delta encoder: the delta of ${o.oid} against ${best.slot.oid} does not rebuild it`, { oid: o.oid });
         }
-        out.addOfsDelta(o.oid, best.slot.oid, best.delta.length, deflateSync(best.delta, { level: p.level }));
+        packedDelta = deflateSync(best.delta, { level: p.level });
+        // git's size rules weigh the delta against the object uncompressed; a delta of new text compresses
+        // worse than the text itself, so one can end up no smaller in the pack than the object whole, and
+        // slower to read. Weighed compressed, it is kept only when it is smaller. The whole object's zlib
+        // size is at hand for a whole entry; otherwise it is made only for a delta big enough to lose.
+        if (whole === undefined && packedDelta.length > content.length / WHOLE_ZLIB_CHECK) whole = deflateSync(content, { level: p.level });
+        if (whole !== undefined && packedDelta.length >= whole.length) best = undefined;
+      }
+      let depth = 0;
+      if (best !== undefined) {
+        out.addOfsDelta(o.oid, best.slot.oid, best.delta.length, packedDelta!);
         depth = best.slot.depth + 1;
         stats.deltas++;
         stats.maxDepth = Math.max(stats.maxDepth, depth);
       } else {
-        out.addWhole(o.oid, o.type, content.length, zlib ?? deflateSync(content, { level: p.level }));
+        out.addWhole(o.oid, o.type, content.length, whole ?? deflateSync(content, { level: p.level }));
         stats.whole++;
       }
       if (!candidate) continue;
