@@ -119,21 +119,26 @@ function search(task: DeltaSearchTask): { fragment: string; entries: FragmentEnt
     for (const o of task.objects) {
       const { content, zlib } = load(silo, packs, o);
       const candidate = p.window > 0 && content.length >= MIN_DELTA_OBJECT && content.length <= p.maxDeltaObject;
-      let best = candidate ? findBest(window, o.type, content, p) : undefined;
       let whole = zlib;
+      let best: Best | undefined;
+      let nearest: Slot | undefined;
       let packedDelta: Buffer | undefined;
-      if (best !== undefined) {
+      // git's size rules weigh a delta against its object uncompressed; a delta of regular text (copies
+      // and a few new bytes a line) compresses worse than the text itself, so the smallest delta can be no
+      // smaller in the pack than the object whole, and slower to read. Weighed compressed, it is kept only
+      // when it is smaller; else the next best base is tried. The whole object's zlib is at hand for a
+      // whole entry; otherwise it is made only for a delta big enough to lose.
+      for (const tried = new Set<Slot>(); candidate; tried.add(best.slot)) {
+        best = findBest(window, o.type, content, p, tried);
+        if (best === undefined) break;
+        nearest ??= best.slot;
         // The delta must give the target back before it replaces the target.
         if (!applyDelta(best.slot.content, best.delta, content.length).equals(content)) {
           throw new MedoError('ERR_INTERNAL', `delta encoder: the delta of ${o.oid} against ${best.slot.oid} does not rebuild it`, { oid: o.oid });
         }
         packedDelta = deflateSync(best.delta, { level: p.level });
-        // git's size rules weigh the delta against the object uncompressed; a delta of new text compresses
-        // worse than the text itself, so one can end up no smaller in the pack than the object whole, and
-        // slower to read. Weighed compressed, it is kept only when it is smaller. The whole object's zlib
-        // size is at hand for a whole entry; otherwise it is made only for a delta big enough to lose.
         if (whole === undefined && packedDelta.length > content.length / WHOLE_ZLIB_CHECK) whole = deflateSync(content, { level: p.level });
-        if (whole !== undefined && packedDelta.length >= whole.length) best = undefined;
+        if (whole === undefined || packedDelta.length < whole.length) break;
       }
       let depth = 0;
       if (best !== undefined) {
@@ -151,8 +156,9 @@ function search(task: DeltaSearchTask): { fragment: string; entries: FragmentEnt
       if (depth < p.depth) {
         window.push({ oid: o.oid, type: o.type, content, depth, bytes: content.length });
       }
-      if (best !== undefined) {
-        const at = window.indexOf(best.slot);
+      // (The base of the smallest delta, kept or not: the window is as git's would be.)
+      if (nearest !== undefined) {
+        const at = window.indexOf(nearest);
         if (at >= 0) window.push(...window.splice(at, 1));
       }
       // Contents and the indexes made while searching count against the memory bound.
@@ -170,12 +176,12 @@ function search(task: DeltaSearchTask): { fragment: string; entries: FragmentEnt
   }
 }
 
-/** git's try_delta limits over the window, newest first: the smallest delta within them, if any. */
-function findBest(window: readonly Slot[], type: ObjectType, target: Buffer, p: DeltaParams): Best | undefined {
+/** git's try_delta limits over the window (but `skip`), newest first: the smallest delta within them, if any. */
+function findBest(window: readonly Slot[], type: ObjectType, target: Buffer, p: DeltaParams, skip: ReadonlySet<Slot>): Best | undefined {
   let best: Best | undefined;
   for (let j = window.length - 1; j >= 0; j--) {
     const slot = window[j]!;
-    if (slot.type !== type || slot.depth >= p.depth) continue;
+    if (slot.type !== type || slot.depth >= p.depth || skip.has(slot)) continue;
     const baseSize = slot.content.length;
     if (baseSize > MAX_DELTA_BASE || target.length < baseSize / 32) continue;
     // Half the object (less an id's worth) for a first delta, then whatever beats the best so far; both
