@@ -274,7 +274,9 @@ static napi_value create_file_js(napi_env env, napi_callback_info info) {
 #define DELTA_PRIME 0x01000193u
 #define DELTA_MIX 0x9E3779B1u
 #define DELTA_BUCKET_LIMIT 64
-#define DELTA_MIN_COPY 4
+#define DELTA_MIN_COPY 16
+#define DELTA_LAZY_UNTIL 4096
+#define DELTA_MIN_SPLIT 8
 #define DELTA_MAX_COPY 0x10000
 
 static uint32_t delta_prime_pow(void) {
@@ -303,7 +305,7 @@ static int delta_index(const unsigned char* base, size_t base_len, int32_t* inde
   int32_t* head = index + 1;
   int32_t* next = head + heads;
   for (size_t i = 0; i < heads; i++) head[i] = -1;
-  unsigned char* count = (unsigned char*)calloc(heads, 1);
+  uint32_t* count = (uint32_t*)calloc(heads, sizeof(uint32_t));
   if (count == NULL) return -2;
   uint32_t prev = 0;
   int have_prev = 0;
@@ -319,11 +321,29 @@ static int delta_index(const unsigned char* base, size_t base_len, int32_t* inde
     }
     prev = h;
     have_prev = 1;
-    next[b] = -1;
-    if (count[k] >= DELTA_BUCKET_LIMIT) continue;
-    count[k]++;
     next[b] = head[k];
     head[k] = (int32_t)b;
+    count[k]++;
+  }
+  // A bucket over the limit keeps that many blocks spread evenly over its chain (git's culling in
+  // create_delta_index), so a common block can still be matched anywhere in the base, not only near one end.
+  for (size_t k = 0; k < heads; k++) {
+    if (count[k] <= DELTA_BUCKET_LIMIT) continue;
+    int64_t over = (int64_t)count[k] - DELTA_BUCKET_LIMIT, acc = 0;
+    for (int32_t e = head[k]; e >= 0; e = next[e]) {
+      acc += over;
+      if (acc <= 0) continue;
+      int32_t keep = e;
+      do {
+        e = next[e];
+        acc -= DELTA_BUCKET_LIMIT;
+      } while (acc > 0 && e >= 0);
+      if (e < 0) {
+        next[keep] = -1;
+        break;
+      }
+      next[keep] = next[e];
+    }
   }
   free(count);
   return 0;
@@ -387,6 +407,25 @@ static int put_copies(delta_out_t* o, uint32_t off, size_t len) {
   return 0;
 }
 
+// The longest match of the base's indexed blocks at target position `at` (window hash `h`).
+static size_t delta_search(const int32_t* head, const int32_t* next, int32_t bits, const unsigned char* base, size_t base_len,
+                           const unsigned char* t, size_t t_len, uint32_t h, size_t at, size_t* found_pos) {
+  size_t found = 0;
+  *found_pos = 0;
+  for (int32_t e = head[bucket_of(h, bits)]; e >= 0; e = next[e]) {
+    size_t pos = (size_t)e * DELTA_WINDOW;
+    size_t max = base_len - pos < t_len - at ? base_len - pos : t_len - at;
+    size_t l = 0;
+    while (l < max && base[pos + l] == t[at + l]) l++;
+    if (l > found) {
+      found = l;
+      *found_pos = pos;
+      if (l == t_len - at) break;
+    }
+  }
+  return found;
+}
+
 static int64_t create_delta(const int32_t* index, const unsigned char* base, size_t base_len, const unsigned char* t, size_t t_len,
                             unsigned char* dst, size_t dst_len) {
   delta_out_t o = {dst, dst + dst_len};
@@ -398,22 +437,37 @@ static int64_t create_delta(const int32_t* index, const unsigned char* base, siz
   size_t i = 0, ins = 0;
   uint32_t h = t_len >= DELTA_WINDOW ? window_hash(t) : 0;
   while (i + DELTA_WINDOW <= t_len) {
-    size_t best = 0, best_pos = 0;
-    for (int32_t e = head[bucket_of(h, bits)]; e >= 0; e = next[e]) {
-      size_t pos = (size_t)e * DELTA_WINDOW;
-      size_t max = base_len - pos < t_len - i ? base_len - pos : t_len - i;
-      size_t l = 0;
-      while (l < max && base[pos + l] == t[i + l]) l++;
-      if (l > best) {
-        best = l;
-        best_pos = pos;
-        if (l == t_len - i) break;
+    size_t found_pos;
+    size_t found = delta_search(head, next, bits, base, base_len, t, t_len, h, i, &found_pos);
+    if (found >= DELTA_MIN_COPY) {
+      // The match, extended back over the pending literals; then lazy matching (see delta-encode.ts).
+      size_t from = i, pos = found_pos;
+      while (from > ins && pos > 0 && base[pos - 1] == t[from - 1]) from--, pos--;
+      size_t end = i + found;
+      size_t first_from = from, first_pos = pos, first_end = end;
+      if (found < DELTA_LAZY_UNTIL) {
+        uint32_t hj = h;
+        for (size_t j = i + 1; j < i + DELTA_WINDOW && j + DELTA_WINDOW <= t_len; j++) {
+          hj = (hj - t[j - 1] * pow) * DELTA_PRIME + t[j - 1 + DELTA_WINDOW];
+          size_t pos2;
+          size_t l2 = delta_search(head, next, bits, base, base_len, t, t_len, hj, j, &pos2);
+          if (l2 < DELTA_MIN_COPY) continue;
+          size_t from2 = j;
+          while (from2 > ins && pos2 > 0 && base[pos2 - 1] == t[from2 - 1]) from2--, pos2--;
+          if ((int64_t)(j + l2) - (int64_t)end > (int64_t)from2 - (int64_t)from) {
+            from = from2;
+            pos = pos2;
+            end = j + l2;
+          }
+        }
       }
-    }
-    if (best >= DELTA_MIN_COPY) {
-      while (i > ins && best_pos > 0 && base[best_pos - 1] == t[i - 1]) i--, best_pos--, best++;
-      if (put_inserts(&o, t + ins, i - ins) || put_copies(&o, (uint32_t)best_pos, best)) return -1;
-      i += best;
+      if (from > first_from && from <= first_end && from - first_from >= DELTA_MIN_SPLIT) {
+        if (put_inserts(&o, t + ins, first_from - ins) || put_copies(&o, (uint32_t)first_pos, from - first_from)) return -1;
+      } else if (put_inserts(&o, t + ins, from - ins)) {
+        return -1;
+      }
+      if (put_copies(&o, (uint32_t)pos, end - from)) return -1;
+      i = end;
       ins = i;
       if (i + DELTA_WINDOW <= t_len) h = window_hash(t + i);
     } else {

@@ -1,13 +1,15 @@
 // Git's delta encoder, after the approach of git's diff-delta.c: index the base by the hash of each
 // 16-byte block, slide the same (rolling) hash over the target, extend every hit forward and backward,
-// and write copy instructions for the matches and insert instructions for the rest (the format is in
+// look a few bytes further for a longer match (lazy matching, as deflate does), and write copy
+// instructions for the matches and insert instructions for the rest (the format is in
 // delta.ts). The native helper (native/medo_native.c) does the work; this module holds the layout both
 // share and the JavaScript twin, which the tests hold to byte-identical output.
 //
 // Index layout, one Int32Array: [bits, heads[2^bits], next[blocks]]. Entries are block numbers (block b
-// starts at b * 16); a chain lists one bucket's blocks in ascending position and ends with -1. A bucket
-// keeps at most 64 blocks, and of a run of identical blocks only the first, so repetitive data (runs of
-// zeros) cannot make a lookup walk thousands of candidates.
+// starts at b * 16); a chain lists one bucket's blocks in ascending position and ends with -1. Of a run of
+// identical blocks only the first is kept, and a bucket of more than 64 keeps 64 spread evenly along it
+// (git's culling), so repetitive data cannot make a lookup walk thousands of candidates, and a common block
+// is still found all over the base.
 import { MedoError } from '../errors.js';
 import { native } from '../native.js';
 
@@ -15,7 +17,15 @@ export const DELTA_WINDOW = 16;
 const PRIME = 0x01000193;
 const MIX = 0x9e3779b1 | 0;
 const BUCKET_LIMIT = 64;
-const MIN_COPY = 4;
+/**
+ * A match shorter than this is left as literals: a copy of a few bytes costs nearly as many, and deflates
+ * worse than the text it replaces (git wants its 16-byte window and 4 bytes more).
+ */
+const MIN_COPY = 16;
+/** A match this long is taken without looking for a longer one just after (git's "good enough"). */
+const LAZY_UNTIL = 4096;
+/** When a later match is taken, the first still copies what lies before it if that is this long. */
+const MIN_SPLIT = 8;
 const MAX_COPY = 0x10000;
 const MAX_BITS = 22;
 /** Copy offsets are 32 bits: a larger base cannot be copied from. */
@@ -61,7 +71,7 @@ export function fillIndexJs(base: Uint8Array, table: Int32Array): void {
   const heads = 2 ** bits;
   const blocks = Math.floor(base.length / DELTA_WINDOW);
   table.fill(-1, 1, 1 + heads);
-  const count = new Uint8Array(heads);
+  const count = new Uint32Array(heads);
   const next = 1 + heads;
   let prev = 0;
   let havePrev = false;
@@ -75,11 +85,28 @@ export function fillIndexJs(base: Uint8Array, table: Int32Array): void {
     }
     prev = h;
     havePrev = true;
-    table[next + b] = -1;
-    if (count[k]! >= BUCKET_LIMIT) continue;
-    count[k]!++;
     table[next + b] = table[1 + k]!;
     table[1 + k] = b;
+    count[k]!++;
+  }
+  for (let k = 0; k < heads; k++) {
+    if (count[k]! <= BUCKET_LIMIT) continue;
+    const over = count[k]! - BUCKET_LIMIT;
+    let acc = 0;
+    for (let e = table[1 + k]!; e >= 0; e = table[next + e]!) {
+      acc += over;
+      if (acc <= 0) continue;
+      const keep = e;
+      do {
+        e = table[next + e]!;
+        acc -= BUCKET_LIMIT;
+      } while (acc > 0 && e >= 0);
+      if (e < 0) {
+        table[next + keep] = -1;
+        break;
+      }
+      table[next + keep] = table[next + e]!;
+    }
   }
 }
 
@@ -164,31 +191,66 @@ export function createDeltaJs(table: Int32Array, base: Uint8Array, t: Uint8Array
   const bits = table[0]!;
   const next = 1 + 2 ** bits;
   const tLen = t.length;
+  let found = 0;
+  let foundPos = 0;
+  /** The longest match of the base's indexed blocks at target position `at` (window hash `hash`), into found/foundPos. */
+  const search = (hash: number, at: number): void => {
+    found = 0;
+    foundPos = 0;
+    for (let e = table[1 + bucketOf(hash, bits)]!; e >= 0; e = table[next + e]!) {
+      const pos = e * DELTA_WINDOW;
+      const max = Math.min(base.length - pos, tLen - at);
+      let l = 0;
+      while (l < max && base[pos + l] === t[at + l]) l++;
+      if (l > found) {
+        found = l;
+        foundPos = pos;
+        if (l === tLen - at) break;
+      }
+    }
+  };
   let i = 0;
   let ins = 0;
   let h = tLen >= DELTA_WINDOW ? windowHash(t, 0) : 0;
   while (i + DELTA_WINDOW <= tLen) {
-    let best = 0;
-    let bestPos = 0;
-    for (let e = table[1 + bucketOf(h, bits)]!; e >= 0; e = table[next + e]!) {
-      const pos = e * DELTA_WINDOW;
-      const max = Math.min(base.length - pos, tLen - i);
-      let l = 0;
-      while (l < max && base[pos + l] === t[i + l]) l++;
-      if (l > best) {
-        best = l;
-        bestPos = pos;
-        if (l === tLen - i) break;
+    search(h, i);
+    if (found >= MIN_COPY) {
+      // The match, extended back over the pending literals.
+      let from = i;
+      let pos = foundPos;
+      while (from > ins && pos > 0 && base[pos - 1] === t[from - 1]) {
+        from--;
+        pos--;
       }
-    }
-    if (best >= MIN_COPY) {
-      while (i > ins && bestPos > 0 && base[bestPos - 1] === t[i - 1]) {
-        i--;
-        bestPos--;
-        best++;
+      let end = i + found;
+      const first = { from, pos, end };
+      // Lazy matching: the base's blocks are indexed at every 16th byte only, so a match that starts at
+      // one of the next 15 positions may be another alignment of a longer run. Take it when it covers more
+      // (reaches further than it gives up at the start); the first match still copies up to where it begins.
+      if (found < LAZY_UNTIL) {
+        let hj = h;
+        for (let j = i + 1; j < i + DELTA_WINDOW && j + DELTA_WINDOW <= tLen; j++) {
+          hj = (Math.imul((hj - Math.imul(t[j - 1]!, POW)) | 0, PRIME) + t[j - 1 + DELTA_WINDOW]!) | 0;
+          search(hj, j);
+          if (found < MIN_COPY) continue;
+          let from2 = j;
+          let pos2 = foundPos;
+          while (from2 > ins && pos2 > 0 && base[pos2 - 1] === t[from2 - 1]) {
+            from2--;
+            pos2--;
+          }
+          if (j + found - end > from2 - from) {
+            from = from2;
+            pos = pos2;
+            end = j + found;
+          }
+        }
       }
-      if (!o.inserts(t, ins, i) || !o.copies(bestPos, best)) return -1;
-      i += best;
+      if (from > first.from && from <= first.end && from - first.from >= MIN_SPLIT) {
+        if (!o.inserts(t, ins, first.from) || !o.copies(first.pos, from - first.from)) return -1;
+      } else if (!o.inserts(t, ins, from)) return -1;
+      if (!o.copies(pos, end - from)) return -1;
+      i = end;
       ins = i;
       if (i + DELTA_WINDOW <= tLen) h = windowHash(t, i);
     } else {

@@ -1,6 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { deflateSync } from 'node:zlib';
 import test from 'ava';
 import { applyDelta, deltaSizes } from '../../../lib/git/delta.js';
 import { DeltaIndex, createDelta, createDeltaJs, fillIndexJs } from '../../../lib/git/delta-encode.js';
@@ -147,4 +149,41 @@ test('real files: consecutive versions of this repository\'s sources delta well'
   }
   t.true(tried > 10, `${tried} files tried`);
   t.true(deltas < whole / 3, `deltas ${deltas} bytes for ${whole} bytes of files`);
+});
+
+test('real text against git\'s own encoder: deflated, our deltas are no larger than git\'s', (t) => {
+  // TypeScript's declaration files (as npm ci installed them), each edited as a new release would be: a
+  // few lines rewritten here and there. git packs each pair (pack-objects, its diff-delta.c) and picks the
+  // direction; ours is made in the same direction and deflated as a pack entry would be.
+  const random = rng(3);
+  const dir = join(process.cwd(), 'node_modules', 'typescript', 'lib');
+  const names = readdirSync(dir).filter((n) => n.endsWith('.d.ts') && statSync(join(dir, n)).size > 20_000).sort().slice(0, 8);
+  const repo = join(mkdtempSync(join(tmpdir(), 'medo-delta-')), 'g.git');
+  t.teardown(() => rmSync(dirname(repo), { recursive: true, force: true }));
+  execFileSync('git', ['init', '-q', '--bare', repo]);
+  const put = (b: Buffer): string => execFileSync('git', ['--git-dir', repo, 'hash-object', '-w', '--stdin'], { input: b, encoding: 'utf8' }).trim();
+  let ours = 0;
+  let theirs = 0;
+  for (const name of names) {
+    const a = readFileSync(join(dir, name));
+    const lines = a.toString('latin1').split('\n');
+    for (let k = 0; k < 12; k++) {
+      const at = Math.floor(random() * lines.length);
+      lines[at] = lines[at]!.replace(/[a-z]+/g, (w) => (random() < 0.3 ? w.toUpperCase() : w));
+    }
+    const b = Buffer.from(lines.join('\n'), 'latin1');
+    const [ha, hb] = [put(a), put(b)];
+    const pack = execFileSync('git', ['--git-dir', repo, 'pack-objects', '-q', '--window=10', '--no-reuse-delta', '--delta-base-offset', join(repo, name)],
+      { input: `${ha} ${name}\n${hb} ${name}\n`, encoding: 'utf8' }).trim();
+    const rows = execFileSync('git', ['verify-pack', '-v', join(repo, `${name}-${pack}.idx`)], { encoding: 'utf8' }).split('\n')
+      .map((l) => l.split(/\s+/)).filter((f) => f.length === 7 && /^[0-9a-f]{40}$/.test(f[0]!));
+    t.is(rows.length, 1, `${name}: git stores one of the two as a delta`);
+    const [target, base] = rows[0]![0] === ha ? [a, b] : [b, a];
+    const delta = createDelta(new DeltaIndex(base), target, target.length);
+    t.true(delta !== undefined && applyDelta(base, delta, target.length).equals(target), `${name}: our delta rebuilds it`);
+    ours += deflateSync(delta!).length;
+    // git's entry: a two- or three-byte type and size header, the distance back (two bytes here), zlib.
+    theirs += Number(rows[0]![3]) - 5;
+  }
+  t.true(ours <= theirs, `our deltas deflate to ${ours} bytes, git's to about ${theirs}`);
 });
