@@ -6,8 +6,8 @@
 import { closeSync, openSync, unlinkSync } from 'node:fs';
 import { MedoError } from '../errors.js';
 import { writeAll } from '../io/atomic-write.js';
-import type { ObjectType } from '../oid.js';
-import { OBJ_OFS_DELTA, TYPE_CODES, encodeEntryHeader, encodeOfsDistance } from './pack-entry.js';
+import { oidToBytes, type ObjectType } from '../oid.js';
+import { OBJ_OFS_DELTA, OBJ_REF_DELTA, TYPE_CODES, encodeEntryHeader, encodeOfsDistance } from './pack-entry.js';
 
 export interface FragmentEntry {
   oid: string;
@@ -21,7 +21,7 @@ export interface FragmentEntry {
   size: number;
   /** A whole object's type. */
   type?: ObjectType;
-  /** A delta's base, an earlier entry of the same fragment. */
+  /** A delta's base: an earlier entry of the same fragment, or (addRefDelta) of any. */
   base?: string;
 }
 
@@ -54,6 +54,11 @@ export class FragmentWriter {
     if (base === undefined) throw new MedoError('ERR_USAGE', `pack fragment: delta base ${baseOid} of ${oid} is not an earlier entry`);
     const header = Buffer.concat([encodeEntryHeader(OBJ_OFS_DELTA, deltaSize), encodeOfsDistance(this.length - base)]);
     this.add({ oid, size: deltaSize, base: baseOid }, header, compressed);
+  }
+
+  /** A delta against `baseOid`, which may be in another fragment: a REF_DELTA here, placed when copied. */
+  addRefDelta(oid: string, baseOid: string, deltaSize: number, compressed: Uint8Array): void {
+    this.add({ oid, size: deltaSize, base: baseOid }, Buffer.concat([encodeEntryHeader(OBJ_REF_DELTA, deltaSize), oidToBytes(baseOid)]), compressed);
   }
 
   private add(what: Pick<FragmentEntry, 'oid' | 'size' | 'type' | 'base'>, header: Buffer, compressed: Uint8Array): void {

@@ -49,6 +49,8 @@ export interface Plan {
   objects: PlannedObject[];
   /** Each object's place in the pack's write order, by id. */
   writeRank: Map<string, number>;
+  /** Each object's path (the first a walk of the trees meets it by; '' when no tree names it). */
+  paths: Map<string, string>;
 }
 
 export function planObjects(silo: Silo, sources: ReadonlyMap<string, PlanSource>): Plan {
@@ -64,7 +66,10 @@ export function planObjects(silo: Silo, sources: ReadonlyMap<string, PlanSource>
   const writeRank = new Map(planned.map((o, i) => [o.oid, i]));
   planned.sort((a, b) => TYPE_ORDER[a.type] - TYPE_ORDER[b.type] || b.hash - a.hash
     || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0) || b.size - a.size || a.seq - b.seq);
-  return { objects: planned.map(({ oid, type, size, src, hash }) => ({ oid, type, size, src, hash })), writeRank };
+  return {
+    objects: planned.map(({ oid, type, size, src, hash }) => ({ oid, type, size, src, hash })),
+    writeRank, paths: new Map(planned.map((o) => [o.oid, o.path])),
+  };
 }
 
 function looseInfo(silo: Silo, oid: string): Omit<PlannedObject, 'hash'> {

@@ -12,11 +12,13 @@
 // Existing deltas are not reused: every object is read back, checked against its id and searched anew
 // (git's `repack -f`). Whole entries that stay whole keep their zlib data byte for byte.
 import { closeSync, openSync, readSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import { MedoError } from '../errors.js';
 import type { FragmentEntry } from '../git/pack-fragment.js';
 import type { PackWriter } from '../git/pack-writer.js';
+import { tempPathFor } from '../io/atomic-write.js';
 import { DEFAULT_DELTA_PARAMS, type DeltaParams } from './delta-search.js';
+import { deltifyOrphans } from './delta-orphans.js';
 import { discard, runDeltaSearch, type FinishedSlice } from './delta-pool.js';
 import { planObjects, type PlanSource } from './delta-plan.js';
 import { packEntries, takeInventory } from './inventory.js';
@@ -114,17 +116,27 @@ export async function repack(siloDir: string, options: RepackOptions = {}): Prom
       options.threads === undefined ? {} : { threads: options.threads });
     report.slices = slices.length;
     const writer = newPackWriter(silo);
+    const fragments = slices.map((s) => ({ path: s.fragment, entries: s.entries }));
     try {
-      copyInOrder(writer, slices, plan.writeRank);
       for (const s of slices) {
         report.deltas += s.stats.deltas;
         report.maxDepth = Math.max(report.maxDepth, s.stats.maxDepth);
       }
+      const entries = new Map(slices.flatMap((s) => s.entries.map((e) => [e.oid, e] as const)));
+      const orphanPath = tempPathFor(join(silo.path, 'pack', 'fragment-orphans.pack'));
+      const orphans = deltifyOrphans(silo, entries, plan.objects, plan.paths, params, orphanPath);
+      if (orphans !== undefined) {
+        // Listed last, its entries stand in for the whole ones of the same ids.
+        fragments.push({ path: orphanPath, entries: orphans.entries });
+        report.deltas += orphans.deltas;
+        report.maxDepth = Math.max(report.maxDepth, orphans.maxDepth);
+      }
+      copyInOrder(writer, fragments, plan.writeRank);
     } catch (e) {
       writer.abort();
       throw e;
     } finally {
-      for (const s of slices) discard(s.fragment);
+      for (const f of fragments) discard(f.path);
     }
     const written = finishAndCheck(writer, sources.keys());
     // The new pack is listed, and the old ones not, before any old one goes.
@@ -144,17 +156,18 @@ export async function repack(siloDir: string, options: RepackOptions = {}): Prom
 
 /**
  * Copies every entry of the fragments into `writer` by `rank` (lowest first), a delta's base chain before
- * it: a base the rank puts later is written where its first delta needs it. Deltas become OFS_DELTAs at
+ * it: a base the rank puts later is written where its first delta needs it. An id in a later fragment
+ * stands in for the same id in an earlier one. Deltas become OFS_DELTAs at
  * their new distance; zlib data is copied as it is.
  */
-function copyInOrder(writer: PackWriter, slices: readonly FinishedSlice[], rank: ReadonlyMap<string, number>): void {
+function copyInOrder(writer: PackWriter, fragments: readonly { path: string; entries: readonly FragmentEntry[] }[], rank: ReadonlyMap<string, number>): void {
   const where = new Map<string, { entry: FragmentEntry; fd: number }>();
   const fds: number[] = [];
   try {
-    for (const s of slices) {
-      const fd = openSync(s.fragment, 'r');
+    for (const f of fragments) {
+      const fd = openSync(f.path, 'r');
       fds.push(fd);
-      for (const entry of s.entries) where.set(entry.oid, { entry, fd });
+      for (const entry of f.entries) where.set(entry.oid, { entry, fd });
     }
     const order = [...where.keys()].sort((a, b) => (rank.get(a) ?? Infinity) - (rank.get(b) ?? Infinity));
     const chain: string[] = [];

@@ -4,7 +4,9 @@
 import test, { type ExecutionContext } from 'ava';
 import { copyFileSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { nameHash } from '../../../lib/silo/delta-plan.js';
 import { repack, type RepackReport } from '../../../lib/silo/repack.js';
+import { DEFAULT_DELTA_PARAMS } from '../../../lib/silo/delta-search.js';
 import { Silo } from '../../../lib/silo/silo.js';
 import { verifySilo } from '../../../lib/silo/verify-silo.js';
 import { git, initRepo, packAll, verifyPack, type GitObject } from '../../helpers/git-fixture.js';
@@ -250,4 +252,41 @@ for (const how of ['pack', 'loose'] as const) test(`a delta no smaller in the pa
   t.is(deltified.length, 1, 'git stores one table as a delta of the other');
   t.true(theirs.get(deltified[0]!.oid)!.sizeInPack > entries.get(deltified[0]!.oid)!.sizeInPack,
     `git's delta ${theirs.get(deltified[0]!.oid)!.sizeInPack} bytes, medo's whole entry ${entries.get(deltified[0]!.oid)!.sizeInPack}`);
+});
+
+test('a large file left whole gets a delta against kin of another name (a file split out of another)', async (t) => {
+  // Version 2 edits lib/compiler.js and adds lib/_split.js, most of it the compiler again: no version of
+  // its own path to delta against, and a name far from lib/compiler.js in delta search's order.
+  const f = new UpkeepFixture(t);
+  const silo = f.silo('s.silo');
+  const text = Buffer.concat(Object.values(realFiles(400 << 10)));
+  const compiler = text.subarray(0, 300 << 10);
+  // Small .js files whose names spread over the order; too small for the second chance themselves.
+  const others: Record<string, Buffer> = {};
+  for (let i = 0; i < 60; i++) others[`lib/m${i}.js`] = text.subarray(300_000 + i * 1500, 300_000 + i * 1500 + 1400);
+  const v2compiler = Buffer.concat([compiler.subarray(0, 1000), Buffer.from('// 2\n'), compiler.subarray(1000)]);
+  const split = Buffer.concat([Buffer.from('// split out\n'), compiler.subarray(0, 200 << 10)]);
+  // A name that delta search's order (git's name hash) puts at least three other files away from
+  // lib/compiler.js, so that a window of 2 cannot see the one from the other.
+  const between = (name: string): number => {
+    const [lo, hi] = [nameHash(name), nameHash('lib/compiler.js')].sort((a, b) => a - b);
+    return Object.keys(others).filter((n) => nameHash(n) > lo! && nameHash(n) < hi!).length;
+  };
+  const splitName = ['lib/_split.js', 'lib/split-0.js', 'lib/_tsc-0.js', 'lib/split_.js', 'lib/split-A.js'].find((n) => between(n) >= 3);
+  if (splitName === undefined) return t.fail('no name far enough from lib/compiler.js');
+  const oids: string[] = [];
+  for (const files of [{ 'lib/compiler.js': compiler }, { 'lib/compiler.js': v2compiler, [splitName]: split }]) {
+    const reach = f.reach(f.tree({ ...others, ...files } as FileSpec));
+    oids.push(...reach);
+    f.store(silo, f.objects(reach), 'pack');
+  }
+  silo.close();
+  const dir = join(f.root, 's.silo');
+  const r = await repack(dir, { threads: 0, delta: { window: 2 } });
+  gitAccepts(t, f, r, f.objects(oids));
+  const entries = verifyPack(f.root, r.newPack!.replace(/\.pack$/, '.idx')).entries;
+  const [splitOid, ...compilers] = [split, compiler, v2compiler].map((c) => f.blob(c).oid);
+  t.true(compilers.includes(entries.get(splitOid!)!.base!), `${splitName} is a delta of a lib/compiler.js`);
+  t.true(entries.get(splitOid!)!.sizeInPack < 2048, `${splitName}: ${entries.get(splitOid!)!.sizeInPack} bytes in the pack`);
+  t.true([...entries.values()].every((e) => e.depth <= DEFAULT_DELTA_PARAMS.depth), 'no chain past the depth limit');
 });

@@ -1,0 +1,146 @@
+// A second chance for the blobs delta search left whole. It tries each object against its neighbours in
+// name order, which finds the other versions of its path, so what stays whole is the root of each path's
+// chain: the version the others are deltas of. Its nearest kin may well have another name: TypeScript 5.7
+// split lib/_tsc.js out of lib/typescript.js, and its first lib/_tsc.js was stored whole (1 MB) where
+// git's window of 250 finds a 28 KB delta against lib/typescript.js. So, when a repack holds several
+// versions of some path, each large blob left whole is tried against the few blobs of other paths nearest
+// its size with the same extension (git's size-sorted window, narrowed by what medo knows: paths), and
+// kept as a delta when that is smaller deflated. The new entries go to a fragment of their own as
+// REF_DELTAs; repack.ts writes them in place of the whole ones, each after its base. No chain may loop or
+// pass the depth limit.
+import { deflateSync } from 'node:zlib';
+import { MedoError } from '../errors.js';
+import { applyDelta } from '../git/delta.js';
+import { DeltaIndex, MAX_DELTA_BASE, createDelta } from '../git/delta-encode.js';
+import { FragmentWriter, type FragmentEntry } from '../git/pack-fragment.js';
+import { OID_BYTES, hashObject } from '../oid.js';
+import type { DeltaParams, PlannedObject } from './delta-search.js';
+import type { Silo } from './silo.js';
+
+/** Blobs smaller than this are left as delta search made them: the gain is small, the search is not. */
+export const ORPHAN_MIN_BYTES = 64 << 10;
+/** Candidates tried per orphan. */
+const CANDIDATES = 3;
+
+interface Known {
+  entry: FragmentEntry;
+  path: string;
+  size: number;
+}
+
+const extension = (path: string): string => {
+  const name = path.slice(path.lastIndexOf('/') + 1);
+  const dot = name.lastIndexOf('.');
+  return dot <= 0 ? '' : name.slice(dot);
+};
+
+/**
+ * Deltifies the orphans among `entries` (every entry of the new pack, by id; `objects` and `paths` are the
+ * plan's) into a fragment at `fragment`; returns its entries, how many and the deepest chain it made, or
+ * undefined when there was nothing to do.
+ */
+export function deltifyOrphans(silo: Silo, entries: ReadonlyMap<string, FragmentEntry>, objects: readonly PlannedObject[],
+  paths: ReadonlyMap<string, string>, params: DeltaParams, fragment: string): { entries: FragmentEntry[]; bytes: number; deltas: number; maxDepth: number } | undefined {
+  if (params.window === 0) return undefined;
+  const perPath = new Map<string, number>();
+  const blobs: Known[] = [];
+  for (const o of objects) {
+    const path = paths.get(o.oid) ?? '';
+    const entry = entries.get(o.oid);
+    if (o.type !== 'blob' || path === '' || entry === undefined) continue;
+    perPath.set(path, (perPath.get(path) ?? 0) + 1);
+    if (o.size >= ORPHAN_MIN_BYTES / 2) blobs.push({ entry, path, size: o.size });
+  }
+  if (![...perPath.values()].some((n) => n > 1)) return undefined;
+  const orphans = blobs.filter((b) => b.entry.base === undefined && b.size >= ORPHAN_MIN_BYTES && b.size <= params.maxDeltaObject);
+  if (orphans.length === 0) return undefined;
+  const byExt = new Map<string, Known[]>();
+  for (const b of blobs) {
+    const ext = extension(b.path);
+    const list = byExt.get(ext);
+    if (list === undefined) byExt.set(ext, [b]);
+    else list.push(b);
+  }
+
+  // The chains as they stand, updated as orphans gain bases.
+  const base = new Map<string, string>();
+  const children = new Map<string, string[]>();
+  for (const [oid, e] of entries) {
+    if (e.base === undefined) continue;
+    base.set(oid, e.base);
+    const list = children.get(e.base);
+    if (list === undefined) children.set(e.base, [oid]);
+    else list.push(oid);
+  }
+  const depth = (oid: string): number => {
+    let d = 0;
+    for (let at = base.get(oid); at !== undefined; at = base.get(at)) d++;
+    return d;
+  };
+  const height = (oid: string): number => {
+    let h = 0;
+    for (const c of children.get(oid) ?? []) h = Math.max(h, 1 + height(c));
+    return h;
+  };
+  const below = (oid: string, root: string): boolean => {
+    for (let at: string | undefined = oid; at !== undefined; at = base.get(at)) if (at === root) return true;
+    return false;
+  };
+
+  const read = (oid: string): Buffer => {
+    const o = silo.read(oid);
+    if (o === undefined || o.type !== 'blob' || hashObject('blob', o.content) !== oid) {
+      throw new MedoError('ERR_OBJECT_CORRUPT', `${oid} could not be read back from ${silo.path} as the blob it names`, { oid });
+    }
+    return o.content;
+  };
+
+  const out = new FragmentWriter(fragment);
+  let deltas = 0;
+  let maxDepth = 0;
+  try {
+    // Smallest first: a delta that removes is smaller than one that adds, so the larger of two kin is
+    // better left whole as the other's base.
+    for (const o of orphans.sort((a, b) => a.size - b.size)) {
+      const wholeBytes = o.entry.length - o.entry.headerLength;
+      const tall = height(o.entry.oid);
+      const pool = (byExt.get(extension(o.path)) ?? [])
+        .filter((c) => c.path !== o.path && c.size * 2 >= o.size && c.size <= o.size * 2 && c.size <= MAX_DELTA_BASE)
+        .sort((a, b) => Math.abs(Math.log(a.size / o.size)) - Math.abs(Math.log(b.size / o.size)) || (a.path < b.path ? -1 : 1));
+      let target: Buffer | undefined;
+      let best: { base: string; delta: Buffer; packed: Buffer } | undefined;
+      let tried = 0;
+      for (const c of pool) {
+        if (tried >= CANDIDATES) break;
+        if (below(c.entry.oid, o.entry.oid) || depth(c.entry.oid) + 1 + tall > params.depth) continue;
+        tried++;
+        target ??= read(o.entry.oid);
+        const content = read(c.entry.oid);
+        const delta = createDelta(new DeltaIndex(content), target, Math.min(Math.floor(target.length / 2) - OID_BYTES, best?.delta.length ?? Infinity));
+        if (delta === undefined) continue;
+        if (!applyDelta(content, delta, target.length).equals(target)) {
+          throw new MedoError('ERR_INTERNAL', `delta encoder: the delta of ${o.entry.oid} against ${c.entry.oid} does not rebuild it`, { oid: o.entry.oid });
+        }
+        const packed = deflateSync(delta, { level: params.level });
+        if (packed.length < wholeBytes && (best === undefined || packed.length < best.packed.length)) best = { base: c.entry.oid, delta, packed };
+      }
+      if (best === undefined) continue;
+      out.addRefDelta(o.entry.oid, best.base, best.delta.length, best.packed);
+      base.set(o.entry.oid, best.base);
+      const list = children.get(best.base);
+      if (list === undefined) children.set(best.base, [o.entry.oid]);
+      else list.push(o.entry.oid);
+      deltas++;
+      maxDepth = Math.max(maxDepth, depth(o.entry.oid) + tall);
+    }
+    out.close();
+  } catch (e) {
+    out.discard();
+    throw e;
+  }
+  if (deltas === 0) {
+    out.discard();
+    return undefined;
+  }
+  return { entries: out.entries, bytes: out.bytes, deltas, maxDepth };
+}
