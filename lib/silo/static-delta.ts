@@ -17,7 +17,8 @@
 // A client that holds FROM fetches the pack alone, indexes it itself, and resolves every entry against
 // its own copy of FROM (lib/remote/static-delta.ts). Bases are chosen by path, which medo knows and git does
 // not: the object at the same path in FROM, else at the same path below the top directory (a tarball's
-// "Python-3.10.4/" becomes "Python-3.10.5/"), else the largest file of the same name.
+// "Python-3.10.4/" becomes "Python-3.10.5/"), else the largest file of the same name; a file of 4 KiB or
+// more with none of those is tried against the three FROM files of its extension nearest its size.
 import { mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
@@ -170,15 +171,25 @@ const belowTop = (path: string): string | undefined => {
   return i < 0 ? undefined : path.slice(i + 1);
 };
 const baseName = (path: string): string => path.slice(path.lastIndexOf('/') + 1);
+const extensionOf = (path: string): string => {
+  const name = baseName(path);
+  const dot = name.lastIndexOf('.');
+  return dot <= 0 ? '' : name.slice(dot);
+};
+/** A TO blob with no base by path is tried against this many FROM blobs of its size, when it is this large. */
+const SIMILAR_CANDIDATES = 3;
+const SIMILAR_MIN_BYTES = 4 << 10;
 
 /** Picks a FROM object to deltify each TO object against, by path (see the header). */
 class BaseChooser {
   private readonly byPath = new Map<string, string>();
   private readonly byTail = new Map<string, string>();
   private readonly byName = new Map<string, { oid: string; size: number }>();
+  private readonly blobs: { oid: string; size: number; ext: string }[] = [];
 
   constructor(nodes: readonly Node[], private readonly sizeOf: (oid: string) => number) {
     for (const n of nodes) {
+      if (n.type === 'blob' && n.path !== '\0meta') this.blobs.push({ oid: n.oid, size: sizeOf(n.oid), ext: extensionOf(n.path) });
       const key = `${n.type}:`;
       this.byPath.set(key + n.path, n.oid);
       const tail = belowTop(n.path);
@@ -190,6 +201,18 @@ class BaseChooser {
         if (had === undefined || had.size < size) this.byName.set(name, { oid: n.oid, size });
       }
     }
+  }
+
+  /**
+   * For a blob with no base by path: the FROM blobs of the same extension nearest its size (within a factor
+   * of two), nearest first, at most `count` (a file new in TO is often split out of one of another name).
+   */
+  similar(n: Node, size: number, count: number): string[] {
+    if (n.type !== 'blob') return [];
+    const ext = extensionOf(n.path);
+    return this.blobs.filter((b) => b.ext === ext && b.size * 2 >= size && b.size <= size * 2)
+      .sort((a, b) => Math.abs(Math.log(a.size / size)) - Math.abs(Math.log(b.size / size)) || (a.oid < b.oid ? -1 : 1))
+      .slice(0, count).map((b) => b.oid);
   }
 
   choose(n: Node): string | undefined {
@@ -242,14 +265,19 @@ export function writeStaticDelta(silo: Silo, from: Version, to: Version, options
       if (o === undefined) throw new MedoError('ERR_OBJECT_MISSING', `${n.oid} of TO (at ${JSON.stringify(n.path)}) is not in ${silo.path}`, { oid: n.oid });
       const packed = deflateSync(o.content, { level });
       wholeBytes += packed.length;
-      const delta = deltaAgainst(silo, chooser.choose(n), o.type, o.content);
-      if (delta !== undefined) {
+      const byPath = chooser.choose(n);
+      const bases = byPath !== undefined ? [byPath] : o.content.length >= SIMILAR_MIN_BYTES ? chooser.similar(n, o.content.length, SIMILAR_CANDIDATES) : [];
+      let best: { base: string; size: number; compressed: Buffer } | undefined;
+      for (const base of bases) {
+        const delta = deltaAgainst(silo, base, o.type, o.content);
+        if (delta === undefined) continue;
         const compressed = deflateSync(delta.data, { level });
-        if (compressed.length < packed.length) {
-          writer.addDeltaCompressed(n.oid, delta.base, delta.data.length, compressed);
-          deltas++;
-          continue;
-        }
+        if (compressed.length < (best?.compressed.length ?? packed.length)) best = { base: delta.base, size: delta.data.length, compressed };
+      }
+      if (best !== undefined) {
+        writer.addDeltaCompressed(n.oid, best.base, best.size, best.compressed);
+        deltas++;
+        continue;
       }
       writer.addCompressed(n.oid, o.type, o.content.length, packed);
       whole++;

@@ -397,3 +397,40 @@ test('--have DIR: a new directory from a version expanded elsewhere, with an emp
   t.is(two.status, 2, two.stderr);
   t.regex(two.stderr, /at most one directory/);
 });
+
+test('silo delta: a file new in TO, split out of a FROM file of another name, is a delta of that file', async (t) => {
+  const dir = tempDir(t);
+  const layout = makeMedoLayout(dir);
+  const lib = join(ROOT, 'node_modules', 'typescript', 'lib');
+  const names = readdirSync(lib).filter((f) => f.endsWith('.d.ts')).sort().slice(0, 20);
+  const kin = names.map((n) => readFileSync(join(lib, n))).reduce((a, b) => (b.length > a.length && b.length < 1 << 20 ? b : a));
+  const ptr: string[] = [];
+  for (const n of [1, 2]) {
+    const s = join(dir, `v${n}`);
+    mkdirSync(join(s, 'lib'), { recursive: true });
+    for (const name of names) cpSync(join(lib, name), join(s, 'lib', name));
+    writeFileSync(join(s, 'lib', 'compiler.d.ts'), kin);
+    if (n === 2) writeFileSync(join(s, 'lib', 'split-out.d.ts'), Buffer.concat([Buffer.from('// split out of the compiler\n'), kin.subarray(0, Math.floor(kin.length * 0.8))]));
+    ptr.push(join(layout.medoDir, `${n}.treeptr`));
+    await medoAdd({ src: s, out: ptr.at(-1)!, threads: 0, deltaBase: false });
+  }
+  const s = Silo.open(layout.siloDir);
+  let pack: string;
+  try {
+    pack = writeStaticDelta(s, { tree: readTreeptr(ptr[0]!).tree! }, { tree: readTreeptr(ptr[1]!).tree! }).entry.pack;
+  } finally {
+    s.close();
+  }
+  // git completes the thin pack from FROM and says what each entry is a delta of.
+  const repo = initRepo(join(dir, 'judge.git'), { bare: true });
+  for (const n of readdirSync(join(layout.siloDir, 'pack')).filter((f) => /\.(pack|idx)$/.test(f))) cpSync(join(layout.siloDir, 'pack', n), join(repo, 'objects', 'pack', n));
+  git(repo, ['index-pack', '--stdin', '--fix-thin'], readFileSync(join(layout.siloDir, 'derived', 'deltas', `${pack}.pack`)));
+  const splitOid = git(repo, ['hash-object', join(dir, 'v2', 'lib', 'split-out.d.ts')]).toString().trim();
+  const kinOid = git(repo, ['hash-object', join(dir, 'v1', 'lib', 'compiler.d.ts')]).toString().trim();
+  const silos = new Set(readdirSync(join(layout.siloDir, 'pack')));
+  const fixed = readdirSync(join(repo, 'objects', 'pack')).filter((f) => f.endsWith('.idx') && !silos.has(f));
+  t.is(fixed.length, 1, 'index-pack wrote one pack');
+  const bases = git(repo, ['verify-pack', '-v', join(repo, 'objects', 'pack', fixed[0]!)]).toString().split('\n')
+    .filter((l) => l.startsWith(`${splitOid} `)).map((l) => l.trim().split(/\s+/)[6]);
+  t.deepEqual(bases, [kinOid], 'the new file is a delta of the file it was split out of');
+});
