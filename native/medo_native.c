@@ -426,6 +426,13 @@ static size_t delta_search(const int32_t* head, const int32_t* next, int32_t bit
   return found;
 }
 
+// How far the match of target `at` and base `pos` runs back before them, not past target `floor`.
+static size_t delta_back_over(const unsigned char* base, const unsigned char* t, size_t at, size_t pos, size_t floor) {
+  size_t k = 0;
+  while (at - k > floor && pos - k > 0 && base[pos - k - 1] == t[at - k - 1]) k++;
+  return k;
+}
+
 static int64_t create_delta(const int32_t* index, const unsigned char* base, size_t base_len, const unsigned char* t, size_t t_len,
                             unsigned char* dst, size_t dst_len) {
   delta_out_t o = {dst, dst + dst_len};
@@ -441,8 +448,8 @@ static int64_t create_delta(const int32_t* index, const unsigned char* base, siz
     size_t found = delta_search(head, next, bits, base, base_len, t, t_len, h, i, &found_pos);
     if (found >= DELTA_MIN_COPY) {
       // The match, extended back over the pending literals; then lazy matching (see delta-encode.ts).
-      size_t from = i, pos = found_pos;
-      while (from > ins && pos > 0 && base[pos - 1] == t[from - 1]) from--, pos--;
+      size_t k = delta_back_over(base, t, i, found_pos, ins);
+      size_t from = i - k, pos = found_pos - k;
       size_t end = i + found;
       size_t first_from = from, first_pos = pos, first_end = end;
       if (found < DELTA_LAZY_UNTIL) {
@@ -452,11 +459,10 @@ static int64_t create_delta(const int32_t* index, const unsigned char* base, siz
           size_t pos2;
           size_t l2 = delta_search(head, next, bits, base, base_len, t, t_len, hj, j, &pos2);
           if (l2 < DELTA_MIN_COPY) continue;
-          size_t from2 = j;
-          while (from2 > ins && pos2 > 0 && base[pos2 - 1] == t[from2 - 1]) from2--, pos2--;
-          if ((int64_t)(j + l2) - (int64_t)end > (int64_t)from2 - (int64_t)from) {
-            from = from2;
-            pos = pos2;
+          k = delta_back_over(base, t, j, pos2, ins);
+          if ((int64_t)(j + l2) - (int64_t)end > (int64_t)(j - k) - (int64_t)from) {
+            from = j - k;
+            pos = pos2 - k;
             end = j + l2;
           }
         }

@@ -209,6 +209,12 @@ export function createDeltaJs(table: Int32Array, base: Uint8Array, t: Uint8Array
       }
     }
   };
+  /** How far the match of target `at` and base `pos` runs back before them, not past target `floor`. */
+  const backOver = (at: number, pos: number, floor: number): number => {
+    let k = 0;
+    while (at - k > floor && pos - k > 0 && base[pos - k - 1] === t[at - k - 1]) k++;
+    return k;
+  };
   let i = 0;
   let ins = 0;
   let h = tLen >= DELTA_WINDOW ? windowHash(t, 0) : 0;
@@ -216,12 +222,9 @@ export function createDeltaJs(table: Int32Array, base: Uint8Array, t: Uint8Array
     search(h, i);
     if (found >= MIN_COPY) {
       // The match, extended back over the pending literals.
-      let from = i;
-      let pos = foundPos;
-      while (from > ins && pos > 0 && base[pos - 1] === t[from - 1]) {
-        from--;
-        pos--;
-      }
+      let k = backOver(i, foundPos, ins);
+      let from = i - k;
+      let pos = foundPos - k;
       let end = i + found;
       const first = { from, pos, end };
       // Lazy matching: the base's blocks are indexed at every 16th byte only, so a match that starts at
@@ -233,15 +236,10 @@ export function createDeltaJs(table: Int32Array, base: Uint8Array, t: Uint8Array
           hj = (Math.imul((hj - Math.imul(t[j - 1]!, POW)) | 0, PRIME) + t[j - 1 + DELTA_WINDOW]!) | 0;
           search(hj, j);
           if (found < MIN_COPY) continue;
-          let from2 = j;
-          let pos2 = foundPos;
-          while (from2 > ins && pos2 > 0 && base[pos2 - 1] === t[from2 - 1]) {
-            from2--;
-            pos2--;
-          }
-          if (j + found - end > from2 - from) {
-            from = from2;
-            pos = pos2;
+          k = backOver(j, foundPos, ins);
+          if (j + found - end > j - k - from) {
+            from = j - k;
+            pos = foundPos - k;
             end = j + found;
           }
         }

@@ -39,10 +39,6 @@ export class FragmentWriter {
     this.fd = openSync(path, 'wx', 0o600);
   }
 
-  get bytes(): number {
-    return this.length;
-  }
-
   /** A whole object whose zlib data the caller has made. */
   addWhole(oid: string, type: ObjectType, size: number, compressed: Uint8Array): void {
     this.add({ oid, size, type }, encodeEntryHeader(TYPE_CODES[type], size), compressed);

@@ -14,6 +14,7 @@ import { applyDelta } from '../git/delta.js';
 import { DeltaIndex, MAX_DELTA_BASE, createDelta } from '../git/delta-encode.js';
 import { FragmentWriter, type FragmentEntry } from '../git/pack-fragment.js';
 import { OID_BYTES, hashObject } from '../oid.js';
+import { extensionOf, nearestInSize } from './delta-plan.js';
 import type { DeltaParams, PlannedObject } from './delta-search.js';
 import type { Silo } from './silo.js';
 
@@ -28,19 +29,13 @@ interface Known {
   size: number;
 }
 
-const extension = (path: string): string => {
-  const name = path.slice(path.lastIndexOf('/') + 1);
-  const dot = name.lastIndexOf('.');
-  return dot <= 0 ? '' : name.slice(dot);
-};
-
 /**
  * Deltifies the orphans among `entries` (every entry of the new pack, by id; `objects` and `paths` are the
  * plan's) into a fragment at `fragment`; returns its entries, how many and the deepest chain it made, or
  * undefined when there was nothing to do.
  */
 export function deltifyOrphans(silo: Silo, entries: ReadonlyMap<string, FragmentEntry>, objects: readonly PlannedObject[],
-  paths: ReadonlyMap<string, string>, params: DeltaParams, fragment: string): { entries: FragmentEntry[]; bytes: number; deltas: number; maxDepth: number } | undefined {
+  paths: ReadonlyMap<string, string>, params: DeltaParams, fragment: string): { entries: FragmentEntry[]; deltas: number; maxDepth: number } | undefined {
   if (params.window === 0) return undefined;
   const perPath = new Map<string, number>();
   const blobs: Known[] = [];
@@ -56,7 +51,7 @@ export function deltifyOrphans(silo: Silo, entries: ReadonlyMap<string, Fragment
   if (orphans.length === 0) return undefined;
   const byExt = new Map<string, Known[]>();
   for (const b of blobs) {
-    const ext = extension(b.path);
+    const ext = extensionOf(b.path);
     const list = byExt.get(ext);
     if (list === undefined) byExt.set(ext, [b]);
     else list.push(b);
@@ -65,13 +60,13 @@ export function deltifyOrphans(silo: Silo, entries: ReadonlyMap<string, Fragment
   // The chains as they stand, updated as orphans gain bases.
   const base = new Map<string, string>();
   const children = new Map<string, string[]>();
-  for (const [oid, e] of entries) {
-    if (e.base === undefined) continue;
-    base.set(oid, e.base);
-    const list = children.get(e.base);
-    if (list === undefined) children.set(e.base, [oid]);
+  const link = (oid: string, to: string): void => {
+    base.set(oid, to);
+    const list = children.get(to);
+    if (list === undefined) children.set(to, [oid]);
     else list.push(oid);
-  }
+  };
+  for (const [oid, e] of entries) if (e.base !== undefined) link(oid, e.base);
   const depth = (oid: string): number => {
     let d = 0;
     for (let at = base.get(oid); at !== undefined; at = base.get(at)) d++;
@@ -104,9 +99,8 @@ export function deltifyOrphans(silo: Silo, entries: ReadonlyMap<string, Fragment
     for (const o of orphans.sort((a, b) => a.size - b.size)) {
       const wholeBytes = o.entry.length - o.entry.headerLength;
       const tall = height(o.entry.oid);
-      const pool = (byExt.get(extension(o.path)) ?? [])
-        .filter((c) => c.path !== o.path && c.size * 2 >= o.size && c.size <= o.size * 2 && c.size <= MAX_DELTA_BASE)
-        .sort((a, b) => Math.abs(Math.log(a.size / o.size)) - Math.abs(Math.log(b.size / o.size)) || (a.path < b.path ? -1 : 1));
+      const pool = nearestInSize(byExt.get(extensionOf(o.path)) ?? [], o.size, (c) => c.path)
+        .filter((c) => c.path !== o.path && c.size <= MAX_DELTA_BASE);
       let target: Buffer | undefined;
       let best: { base: string; delta: Buffer; packed: Buffer } | undefined;
       let tried = 0;
@@ -126,10 +120,7 @@ export function deltifyOrphans(silo: Silo, entries: ReadonlyMap<string, Fragment
       }
       if (best === undefined) continue;
       out.addRefDelta(o.entry.oid, best.base, best.delta.length, best.packed);
-      base.set(o.entry.oid, best.base);
-      const list = children.get(best.base);
-      if (list === undefined) children.set(best.base, [o.entry.oid]);
-      else list.push(o.entry.oid);
+      link(o.entry.oid, best.base);
       deltas++;
       maxDepth = Math.max(maxDepth, depth(o.entry.oid) + tall);
     }
@@ -142,5 +133,5 @@ export function deltifyOrphans(silo: Silo, entries: ReadonlyMap<string, Fragment
     out.discard();
     return undefined;
   }
-  return { entries: out.entries, bytes: out.bytes, deltas, maxDepth };
+  return { entries: out.entries, deltas, maxDepth };
 }

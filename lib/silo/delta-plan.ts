@@ -37,6 +37,22 @@ export function nameHash(path: string): number {
   return hash;
 }
 
+/** A file name's extension ('.js'; '' when it has none, or is a dotfile). */
+export function extensionOf(path: string): string {
+  const name = path.slice(path.lastIndexOf('/') + 1);
+  const dot = name.lastIndexOf('.');
+  return dot <= 0 ? '' : name.slice(dot);
+}
+
+/**
+ * The kin a file of `size` bytes may have under another name (git's size-sorted window, narrowed): those
+ * of `pool` within a factor of two of its size, nearest first, ties by `key`.
+ */
+export function nearestInSize<T extends { size: number }>(pool: readonly T[], size: number, key: (t: T) => string): T[] {
+  const away = (t: T): number => Math.abs(Math.log(t.size / size));
+  return pool.filter((t) => t.size * 2 >= size && t.size <= size * 2).sort((a, b) => away(a) - away(b) || (key(a) < key(b) ? -1 : 1));
+}
+
 interface Info extends PlannedObject {
   path: string;
   seq: number;

@@ -20,7 +20,7 @@ import { loadPackEntry } from './pack-rewrite.js';
 import { Silo } from './silo.js';
 
 /** Bumped whenever the task or result shape changes, so a stale compiled worker is caught, not misread. */
-export const DELTA_PROTOCOL = 1;
+export const DELTA_PROTOCOL = 2;
 
 export type ObjectSource = { pack: string; offset: number; length: number } | { loose: true };
 
@@ -71,8 +71,6 @@ export interface DeltaSearchTask {
 export interface DeltaSearchStats {
   whole: number;
   deltas: number;
-  /** Bytes of the fragment. */
-  bytes: number;
   /** Longest chain made. */
   maxDepth: number;
 }
@@ -113,7 +111,7 @@ function search(task: DeltaSearchTask): { fragment: string; entries: FragmentEnt
   const silo = Silo.open(task.siloPath);
   const packs = new Map<string, PackFile>(silo.packs.list().map((pack) => [pack.path, pack]));
   const out = new FragmentWriter(task.fragment);
-  const stats: DeltaSearchStats = { whole: 0, deltas: 0, bytes: 0, maxDepth: 0 };
+  const stats: DeltaSearchStats = { whole: 0, deltas: 0, maxDepth: 0 };
   try {
     const window: Slot[] = [];
     for (const o of task.objects) {
@@ -166,7 +164,6 @@ function search(task: DeltaSearchTask): { fragment: string; entries: FragmentEnt
       while (window.length > p.window || (windowBytes > p.windowMemory && window.length > 1)) windowBytes -= window.shift()!.bytes;
     }
     out.close();
-    stats.bytes = out.bytes;
     return { fragment: task.fragment, entries: out.entries, stats };
   } catch (e) {
     out.discard();

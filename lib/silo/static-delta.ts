@@ -29,6 +29,7 @@ import { PackWriter } from '../git/pack-writer.js';
 import { MODE_GITLINK, MODE_TREE, parseTree } from '../git/tree.js';
 import { fsyncDir, writeFileAtomic } from '../io/atomic-write.js';
 import { OID_BYTES, isOid, type ObjectType } from '../oid.js';
+import { extensionOf, nearestInSize } from './delta-plan.js';
 import type { Silo } from './silo.js';
 
 export const DELTAS_DIR = join('derived', 'deltas');
@@ -171,11 +172,6 @@ const belowTop = (path: string): string | undefined => {
   return i < 0 ? undefined : path.slice(i + 1);
 };
 const baseName = (path: string): string => path.slice(path.lastIndexOf('/') + 1);
-const extensionOf = (path: string): string => {
-  const name = baseName(path);
-  const dot = name.lastIndexOf('.');
-  return dot <= 0 ? '' : name.slice(dot);
-};
 /** A TO blob with no base by path is tried against this many FROM blobs of its size, when it is this large. */
 const SIMILAR_CANDIDATES = 3;
 const SIMILAR_MIN_BYTES = 4 << 10;
@@ -189,7 +185,6 @@ class BaseChooser {
 
   constructor(nodes: readonly Node[], private readonly sizeOf: (oid: string) => number) {
     for (const n of nodes) {
-      if (n.type === 'blob' && n.path !== '\0meta') this.blobs.push({ oid: n.oid, size: sizeOf(n.oid), ext: extensionOf(n.path) });
       const key = `${n.type}:`;
       this.byPath.set(key + n.path, n.oid);
       const tail = belowTop(n.path);
@@ -199,6 +194,7 @@ class BaseChooser {
         const size = sizeOf(n.oid);
         const had = this.byName.get(name);
         if (had === undefined || had.size < size) this.byName.set(name, { oid: n.oid, size });
+        if (n.path !== '\0meta') this.blobs.push({ oid: n.oid, size, ext: extensionOf(n.path) });
       }
     }
   }
@@ -210,9 +206,7 @@ class BaseChooser {
   similar(n: Node, size: number, count: number): string[] {
     if (n.type !== 'blob') return [];
     const ext = extensionOf(n.path);
-    return this.blobs.filter((b) => b.ext === ext && b.size * 2 >= size && b.size <= size * 2)
-      .sort((a, b) => Math.abs(Math.log(a.size / size)) - Math.abs(Math.log(b.size / size)) || (a.oid < b.oid ? -1 : 1))
-      .slice(0, count).map((b) => b.oid);
+    return nearestInSize(this.blobs.filter((b) => b.ext === ext), size, (b) => b.oid).slice(0, count).map((b) => b.oid);
   }
 
   choose(n: Node): string | undefined {
