@@ -3,7 +3,7 @@
     {
       "target_name": "medo_native",
       "sources": ["native/medo_native.c"],
-      "libraries": ["-lz"],
+      "libraries": ["-ldl"],
       "cflags": ["-O2", "-Wall", "-Wextra"]
     },
     {

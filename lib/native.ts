@@ -25,6 +25,11 @@ export interface NativeHelpers {
   createDeltaInto?(table: Int32Array, base: Uint8Array, target: Uint8Array, dst: Uint8Array): number;
   /** Times to the nanosecond: of `fd` when >= 0, else of `path` (not followed). 0 or the errno. Absent from older builds. */
   setTimes?(path: string, fd: number, sec: number, nsec: number): number;
+  /**
+   * The zlib stream of `src` at `level` into `dst`, by the system's zlib (lib/deflate.ts): its length, -1
+   * when dst is too small, -2 when the system zlib is not there. Absent from older builds.
+   */
+  deflateInto?(src: Uint8Array, dst: Uint8Array, level: number): number;
 }
 
 /**

@@ -30,8 +30,17 @@
 // hash that rolls); createDeltaInto slides the same hash over the target, extends each hit forward and
 // backward, and writes copy and insert instructions into dst. Returns the delta's length, or -1 when it
 // would not fit in dst (the caller's size limit: a delta no smaller than that is not worth keeping).
+//
+// deflateInto(src, dst, level): the zlib stream of src at `level` into dst, made by the system's zlib
+// (libz.so.1, opened with RTLD_DEEPBIND so its own calls stay inside it) rather than the one Node carries
+// and exports to addons. Node's is Chromium's fork: faster, but 1-2% larger on executables and compiled
+// code (gcc-12's cc1 at level 9: 12.67 MB against 12.39 MB; git, linked with the system's, makes 12.46 MB
+// at its default level 6), and a static delta or repacked pack is made once and fetched by every host.
+// The addon links no zlib of its own (inflateInto's is Node's). One z_stream per thread, reset between calls. Returns the stream's length, -1 when dst is too small,
+// -2 when the system zlib cannot be loaded or set up (the caller falls back to node:zlib).
 #define _GNU_SOURCE
 #include <node_api.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -49,15 +58,57 @@
 #define STATUS_BAD_DATA -4
 
 typedef struct {
+  int (*init2)(z_streamp, int, int, int, int, int, const char*, int);
+  int (*deflate)(z_streamp, int);
+  int (*reset)(z_streamp);
+  int (*end)(z_streamp);
+} system_zlib_t;
+
+typedef struct {
   z_stream strm;
   int ready;
+  z_stream deflater;
+  int deflater_level;  // -1: none set up
 } instance_t;
+
+// The system zlib's deflate functions, or NULL when it cannot be opened. Looked up once per process; a
+// handle from dlopen stays valid, and the lookup is idempotent, so threads racing here do no harm.
+static const system_zlib_t* system_zlib(void) {
+  static system_zlib_t z;
+  static int state;  // 0 not tried, 1 loaded, -1 unavailable
+  if (state == 0) {
+    // Loaded by anyone else first (the addon does not link it: its inflate is Node's), the library's
+    // own calls may have been bound to Node's zlib, whose state does not match: then none is used.
+    void* h = dlopen("libz.so.1", RTLD_NOW | RTLD_NOLOAD);
+    if (h != NULL) {
+      dlclose(h);
+      h = NULL;
+    } else {
+      h = dlopen("libz.so.1", RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+    }
+    system_zlib_t found = {0};
+    if (h != NULL) {
+      *(void**)&found.init2 = dlsym(h, "deflateInit2_");
+      *(void**)&found.deflate = dlsym(h, "deflate");
+      *(void**)&found.reset = dlsym(h, "deflateReset");
+      *(void**)&found.end = dlsym(h, "deflateEnd");
+    }
+    if (found.init2 != NULL && found.deflate != NULL && found.reset != NULL && found.end != NULL) {
+      z = found;
+      state = 1;
+    } else {
+      state = -1;
+    }
+  }
+  return state == 1 ? &z : NULL;
+}
 
 static void finalize_instance(napi_env env, void* data, void* hint) {
   (void)env;
   (void)hint;
   instance_t* inst = (instance_t*)data;
   if (inst->ready) inflateEnd(&inst->strm);
+  if (inst->deflater_level >= 0) system_zlib()->end(&inst->deflater);
   free(inst);
 }
 
@@ -564,6 +615,48 @@ static napi_value create_delta_into(napi_env env, napi_callback_info info) {
   return result;
 }
 
+static napi_value deflate_into(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  unsigned char *src, *dst;
+  size_t src_len, dst_len;
+  int32_t level;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 3 || !get_bytes(env, argv[0], &src, &src_len) ||
+      !get_bytes(env, argv[1], &dst, &dst_len) || napi_get_value_int32(env, argv[2], &level) != napi_ok || level < 0 || level > 9 ||
+      src_len > 0xffffffffu || dst_len > 0xffffffffu) {
+    return throw_type_error(env, "deflateInto(src, dst, level) takes two Uint8Arrays and a level 0 to 9");
+  }
+  instance_t* inst;
+  napi_get_instance_data(env, (void**)&inst);
+  const system_zlib_t* z = system_zlib();
+  int64_t out = -2;
+  if (z != NULL) {
+    z_stream* s = &inst->deflater;
+    int ok = 1;
+    if (inst->deflater_level != level) {
+      if (inst->deflater_level >= 0) z->end(s);
+      memset(s, 0, sizeof(*s));
+      inst->deflater_level = -1;
+      ok = z->init2(s, level, Z_DEFLATED, 15, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION, (int)sizeof(z_stream)) == Z_OK;
+      if (ok) inst->deflater_level = level;
+    } else {
+      ok = z->reset(s) == Z_OK;
+    }
+    if (ok) {
+      static unsigned char empty;
+      s->next_in = src != NULL ? src : &empty;
+      s->avail_in = (uInt)src_len;
+      s->next_out = dst != NULL ? dst : &empty;
+      s->avail_out = (uInt)dst_len;
+      int rc = z->deflate(s, Z_FINISH);
+      out = rc == Z_STREAM_END ? (int64_t)s->total_out : -1;
+    }
+  }
+  napi_value result;
+  napi_create_int64(env, out, &result);
+  return result;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   instance_t* inst = (instance_t*)calloc(1, sizeof(instance_t));
   if (inst == NULL || napi_set_instance_data(env, inst, finalize_instance, NULL) != napi_ok) {
@@ -571,6 +664,7 @@ static napi_value init(napi_env env, napi_value exports) {
     napi_throw_error(env, NULL, "medo_native: cannot allocate instance data");
     return NULL;
   }
+  inst->deflater_level = -1;
   napi_value fn;
   napi_create_function(env, "inflateInto", NAPI_AUTO_LENGTH, inflate_into, NULL, &fn);
   napi_set_named_property(env, exports, "inflateInto", fn);
@@ -586,6 +680,8 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "createDeltaInto", fn);
   napi_create_function(env, "setTimes", NAPI_AUTO_LENGTH, set_times, NULL, &fn);
   napi_set_named_property(env, exports, "setTimes", fn);
+  napi_create_function(env, "deflateInto", NAPI_AUTO_LENGTH, deflate_into, NULL, &fn);
+  napi_set_named_property(env, exports, "deflateInto", fn);
   return exports;
 }
 

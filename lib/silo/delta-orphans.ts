@@ -8,7 +8,7 @@
 // kept as a delta when that is smaller deflated. The new entries go to a fragment of their own as
 // REF_DELTAs; repack.ts writes them in place of the whole ones, each after its base. No chain may loop or
 // pass the depth limit.
-import { deflateSync } from 'node:zlib';
+import { deflateTight } from '../deflate.js';
 import { MedoError } from '../errors.js';
 import { applyDelta } from '../git/delta.js';
 import { DeltaIndex, MAX_DELTA_BASE, createDelta } from '../git/delta-encode.js';
@@ -115,7 +115,7 @@ export function deltifyOrphans(silo: Silo, entries: ReadonlyMap<string, Fragment
         if (!applyDelta(content, delta, target.length).equals(target)) {
           throw new MedoError('ERR_INTERNAL', `delta encoder: the delta of ${o.entry.oid} against ${c.entry.oid} does not rebuild it`, { oid: o.entry.oid });
         }
-        const packed = deflateSync(delta, { level: params.level });
+        const packed = deflateTight(delta, params.level);
         if (packed.length < wholeBytes && (best === undefined || packed.length < best.packed.length)) best = { base: c.entry.oid, delta, packed };
       }
       if (best === undefined) continue;

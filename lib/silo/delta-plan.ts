@@ -46,11 +46,11 @@ export function extensionOf(path: string): string {
 
 /**
  * The kin a file of `size` bytes may have under another name (git's size-sorted window, narrowed): those
- * of `pool` within a factor of two of its size, nearest first, ties by `key`.
+ * of `pool` at least half its size and at most `larger` times it, nearest first, ties by `key`.
  */
-export function nearestInSize<T extends { size: number }>(pool: readonly T[], size: number, key: (t: T) => string): T[] {
+export function nearestInSize<T extends { size: number }>(pool: readonly T[], size: number, key: (t: T) => string, larger = 2): T[] {
   const away = (t: T): number => Math.abs(Math.log(t.size / size));
-  return pool.filter((t) => t.size * 2 >= size && t.size <= size * 2).sort((a, b) => away(a) - away(b) || (key(a) < key(b) ? -1 : 1));
+  return pool.filter((t) => t.size * 2 >= size && t.size <= size * larger).sort((a, b) => away(a) - away(b) || (key(a) < key(b) ? -1 : 1));
 }
 
 interface Info extends PlannedObject {

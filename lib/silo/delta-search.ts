@@ -9,7 +9,7 @@
 // delta-worker-entry.cjs), one task per slice of the plan, or inline on the calling thread. Every object
 // is read back and checked against its id before it is used, and every delta is applied once and
 // compared with its target before it is written, so an encoder fault can cost space but never data.
-import { deflateSync } from 'node:zlib';
+import { deflateTight } from '../deflate.js';
 import { MedoError, isMedoError, type ErrorCode, type ErrorData } from '../errors.js';
 import { applyDelta } from '../git/delta.js';
 import { DeltaIndex, MAX_DELTA_BASE, createDelta } from '../git/delta-encode.js';
@@ -134,8 +134,8 @@ function search(task: DeltaSearchTask): { fragment: string; entries: FragmentEnt
         if (!applyDelta(best.slot.content, best.delta, content.length).equals(content)) {
           throw new MedoError('ERR_INTERNAL', `delta encoder: the delta of ${o.oid} against ${best.slot.oid} does not rebuild it`, { oid: o.oid });
         }
-        packedDelta = deflateSync(best.delta, { level: p.level });
-        if (whole === undefined && packedDelta.length > content.length / WHOLE_ZLIB_CHECK) whole = deflateSync(content, { level: p.level });
+        packedDelta = deflateTight(best.delta, p.level);
+        if (whole === undefined && packedDelta.length > content.length / WHOLE_ZLIB_CHECK) whole = deflateTight(content, p.level);
         if (whole === undefined || packedDelta.length < whole.length) break;
       }
       let depth = 0;
@@ -145,7 +145,7 @@ function search(task: DeltaSearchTask): { fragment: string; entries: FragmentEnt
         stats.deltas++;
         stats.maxDepth = Math.max(stats.maxDepth, depth);
       } else {
-        out.addWhole(o.oid, o.type, content.length, whole ?? deflateSync(content, { level: p.level }));
+        out.addWhole(o.oid, o.type, content.length, whole ?? deflateTight(content, p.level));
         stats.whole++;
       }
       if (!candidate) continue;

@@ -1,7 +1,7 @@
 // Static deltas, after ostree's: a static web server runs no code, so the difference between two versions
 // is made ahead of time. `silo delta FROM TO` writes, under derived/deltas/, a thin pack of exactly the
-// objects TO has and FROM lacks, each a REF_DELTA against an object of FROM where that is under half its
-// size (whole otherwise), as derived/deltas/FROM-TO.pack with its .idx, and lists it twice
+// objects TO has and FROM lacks, each a REF_DELTA against an object of FROM, or an OFS_DELTA against one
+// of TO's earlier in the pack, where that is smaller deflated (whole otherwise), as derived/deltas/FROM-TO.pack with its .idx, and lists it twice
 // (docs/formats.md): for clients, in derived/deltas/TO.list, the FROMs that TO has deltas from and their
 // packs' sizes, the least a client must read before the pack (text, like pack/packs),
 //
@@ -17,11 +17,13 @@
 // A client that holds FROM fetches the pack alone, indexes it itself, and resolves every entry against
 // its own copy of FROM (lib/remote/static-delta.ts). Bases are chosen by path, which medo knows and git does
 // not: the object at the same path in FROM, else at the same path below the top directory (a tarball's
-// "Python-3.10.4/" becomes "Python-3.10.5/"), else the largest file of the same name; a file of 4 KiB or
-// more with none of those is tried against the three FROM files of its extension nearest its size.
+// "Python-3.10.4/" becomes "Python-3.10.5/"), else the largest file of the same name; files of 4 KiB or
+// more with none of those come last, largest first, each tried against the three files of its extension
+// nearest its size (from half to 32 times it) of FROM and of TO's already in the pack. Entries are
+// deflated at level 9 with the system's zlib (lib/deflate.ts): the pack is made once and fetched by many.
 import { mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { deflateSync } from 'node:zlib';
+import { deflateTight } from '../deflate.js';
 import { MedoError } from '../errors.js';
 import { applyDelta } from '../git/delta.js';
 import { DeltaIndex, MAX_DELTA_BASE, createDelta } from '../git/delta-encode.js';
@@ -175,6 +177,13 @@ const baseName = (path: string): string => path.slice(path.lastIndexOf('/') + 1)
 /** A TO blob with no base by path is tried against this many FROM blobs of its size, when it is this large. */
 const SIMILAR_CANDIDATES = 3;
 const SIMILAR_MIN_BYTES = 4 << 10;
+/**
+ * ...and its kin may be this many times its size: git's limit for a base (it skips a target under 1/32 of
+ * its base). gcc-12's driver (1.3 MB) has cc1 (33 MB) as its best base.
+ */
+const SIMILAR_LARGER = 32;
+/** A TO object at this chain length in the pack is no base for another. */
+const MAX_IN_PACK_DEPTH = 16;
 
 /** Picks a FROM object to deltify each TO object against, by path (see the header). */
 class BaseChooser {
@@ -206,7 +215,12 @@ class BaseChooser {
   similar(n: Node, size: number, count: number): string[] {
     if (n.type !== 'blob') return [];
     const ext = extensionOf(n.path);
-    return nearestInSize(this.blobs.filter((b) => b.ext === ext), size, (b) => b.oid).slice(0, count).map((b) => b.oid);
+    return nearestInSize(this.blobs.filter((b) => b.ext === ext), size, (b) => b.oid, SIMILAR_LARGER).slice(0, count).map((b) => b.oid);
+  }
+
+  /** A blob of TO now in the pack, a base for those that follow it. */
+  addKin(n: Node, size: number): void {
+    if (n.type === 'blob' && n.path !== '\0meta') this.blobs.push({ oid: n.oid, size, ext: extensionOf(n.path) });
   }
 
   choose(n: Node): string | undefined {
@@ -249,32 +263,52 @@ export function writeStaticDelta(silo: Silo, from: Version, to: Version, options
   const dir = join(silo.path, DELTAS_DIR);
   mkdirSync(dir, { recursive: true });
   const writer = new PackWriter(dir);
+  // Chain length of each delta written, so a delta against another of TO's objects stays in bounds.
+  const depths = new Map<string, number>();
   let deltas = 0;
   let whole = 0;
   let wholeBytes = 0;
-  try {
-    for (const n of toNodes) {
-      if (have.has(n.oid) || writer.has(n.oid)) continue;
-      const o = silo.read(n.oid);
-      if (o === undefined) throw new MedoError('ERR_OBJECT_MISSING', `${n.oid} of TO (at ${JSON.stringify(n.path)}) is not in ${silo.path}`, { oid: n.oid });
-      const packed = deflateSync(o.content, { level });
-      wholeBytes += packed.length;
-      const byPath = chooser.choose(n);
-      const bases = byPath !== undefined ? [byPath] : o.content.length >= SIMILAR_MIN_BYTES ? chooser.similar(n, o.content.length, SIMILAR_CANDIDATES) : [];
-      let best: { base: string; size: number; compressed: Buffer } | undefined;
-      for (const base of bases) {
-        const delta = deltaAgainst(silo, base, o.type, o.content);
-        if (delta === undefined) continue;
-        const compressed = deflateSync(delta.data, { level });
-        if (compressed.length < (best?.compressed.length ?? packed.length)) best = { base: delta.base, size: delta.data.length, compressed };
-      }
-      if (best !== undefined) {
-        writer.addDeltaCompressed(n.oid, best.base, best.size, best.compressed);
-        deltas++;
-        continue;
-      }
+  const add = (n: Node, o: { type: ObjectType; content: Buffer }, bases: readonly string[]): void => {
+    const packed = deflateTight(o.content, level);
+    wholeBytes += packed.length;
+    let best: { base: string; size: number; compressed: Buffer } | undefined;
+    for (const base of bases) {
+      const delta = deltaAgainst(silo, base, o.type, o.content);
+      if (delta === undefined) continue;
+      const compressed = deflateTight(delta.data, level);
+      if (compressed.length < (best?.compressed.length ?? packed.length)) best = { base: delta.base, size: delta.data.length, compressed };
+    }
+    const depth = best === undefined ? 0 : (depths.get(best.base) ?? 0) + 1;
+    if (best !== undefined) {
+      writer.addDeltaCompressed(n.oid, best.base, best.size, best.compressed);
+      depths.set(n.oid, depth);
+      deltas++;
+    } else {
       writer.addCompressed(n.oid, o.type, o.content.length, packed);
       whole++;
+    }
+    if (depth < MAX_IN_PACK_DEPTH) chooser.addKin(n, o.content.length);
+  };
+  const read = (n: Node): { type: ObjectType; content: Buffer } => {
+    const o = silo.read(n.oid);
+    if (o === undefined) throw new MedoError('ERR_OBJECT_MISSING', `${n.oid} of TO (at ${JSON.stringify(n.path)}) is not in ${silo.path}`, { oid: n.oid });
+    return o;
+  };
+  try {
+    // Files with no base by path wait for the rest, and then go largest first: each is tried against
+    // kin of its size from FROM and from what TO has written so far (git's window, which is sorted by
+    // size, meets a new file's bases the same way).
+    const unplaced: { n: Node; size: number }[] = [];
+    for (const n of toNodes) {
+      if (have.has(n.oid) || writer.has(n.oid)) continue;
+      const o = read(n);
+      const byPath = chooser.choose(n);
+      if (byPath === undefined && n.type === 'blob' && o.content.length >= SIMILAR_MIN_BYTES) unplaced.push({ n, size: o.content.length });
+      else add(n, o, byPath === undefined ? [] : [byPath]);
+    }
+    unplaced.sort((a, b) => b.size - a.size || (a.n.oid < b.n.oid ? -1 : 1));
+    for (const { n, size } of unplaced) {
+      if (!writer.has(n.oid)) add(n, read(n), chooser.similar(n, size, SIMILAR_CANDIDATES));
     }
   } catch (e) {
     writer.abort();

@@ -7,9 +7,11 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { openUnindexedPack } from '../../../lib/git/unindexed-pack.js';
 import { medoAdd } from '../../../lib/medo/ingest/add.js';
 import { readTreeptr } from '../../../lib/medo/treeptr.js';
 import { native } from '../../../lib/native.js';
+import { hashObject } from '../../../lib/oid.js';
 import { parseDeltaIndex, parseDeltasTo, readDeltaIndex, writeStaticDelta } from '../../../lib/silo/static-delta.js';
 import { Silo } from '../../../lib/silo/silo.js';
 import { verifySilo } from '../../../lib/silo/verify-silo.js';
@@ -421,16 +423,68 @@ test('silo delta: a file new in TO, split out of a FROM file of another name, is
   } finally {
     s.close();
   }
-  // git completes the thin pack from FROM and says what each entry is a delta of.
+  const bases = gitDeltaBases(dir, layout.siloDir, pack);
+  const splitOid = git(dir, ['hash-object', join(dir, 'v2', 'lib', 'split-out.d.ts')]).toString().trim();
+  const kinOid = git(dir, ['hash-object', join(dir, 'v1', 'lib', 'compiler.d.ts')]).toString().trim();
+  t.is(bases.get(splitOid), kinOid, 'the new file is a delta of the file it was split out of');
+});
+
+/** git completes the thin pack from the silo's packs and says what each entry is a delta of (oid -> base). */
+function gitDeltaBases(dir: string, siloDir: string, pack: string): Map<string, string> {
   const repo = initRepo(join(dir, 'judge.git'), { bare: true });
-  for (const n of readdirSync(join(layout.siloDir, 'pack')).filter((f) => /\.(pack|idx)$/.test(f))) cpSync(join(layout.siloDir, 'pack', n), join(repo, 'objects', 'pack', n));
-  git(repo, ['index-pack', '--stdin', '--fix-thin'], readFileSync(join(layout.siloDir, 'derived', 'deltas', `${pack}.pack`)));
-  const splitOid = git(repo, ['hash-object', join(dir, 'v2', 'lib', 'split-out.d.ts')]).toString().trim();
-  const kinOid = git(repo, ['hash-object', join(dir, 'v1', 'lib', 'compiler.d.ts')]).toString().trim();
-  const silos = new Set(readdirSync(join(layout.siloDir, 'pack')));
+  for (const n of readdirSync(join(siloDir, 'pack')).filter((f) => /\.(pack|idx)$/.test(f))) cpSync(join(siloDir, 'pack', n), join(repo, 'objects', 'pack', n));
+  git(repo, ['index-pack', '--stdin', '--fix-thin'], readFileSync(join(siloDir, 'derived', 'deltas', `${pack}.pack`)));
+  const silos = new Set(readdirSync(join(siloDir, 'pack')));
   const fixed = readdirSync(join(repo, 'objects', 'pack')).filter((f) => f.endsWith('.idx') && !silos.has(f));
-  t.is(fixed.length, 1, 'index-pack wrote one pack');
-  const bases = git(repo, ['verify-pack', '-v', join(repo, 'objects', 'pack', fixed[0]!)]).toString().split('\n')
-    .filter((l) => l.startsWith(`${splitOid} `)).map((l) => l.trim().split(/\s+/)[6]);
-  t.deepEqual(bases, [kinOid], 'the new file is a delta of the file it was split out of');
+  if (fixed.length !== 1) throw new Error(`index-pack wrote ${fixed.length} packs`);
+  const bases = new Map<string, string>();
+  for (const l of git(repo, ['verify-pack', '-v', join(repo, 'objects', 'pack', fixed[0]!)]).toString().split('\n')) {
+    const f = l.trim().split(/\s+/);
+    if (f.length === 7 && /^[0-9a-f]{40}$/.test(f[0]!)) bases.set(f[0]!, f[6]!);
+  }
+  return bases;
+}
+
+test('silo delta: a new file whose kin is a far larger file new beside it is a delta of that file, inside the pack', async (t) => {
+  // gcc-12's cpp: the driver (1.3 MB, a new name) shares code with cc1 (33 MB), also new; git's thin pack
+  // makes the one a delta of the other, and so must a static delta, though cc1 is 25 times its size.
+  const dir = tempDir(t);
+  const layout = makeMedoLayout(dir);
+  const random = rng(11);
+  const noise = (n: number): Buffer => Buffer.from(Array.from({ length: n }, () => Math.floor(random() * 256)));
+  const big = noise(1 << 20);
+  const ptr: string[] = [];
+  for (const n of [1, 2]) {
+    const s = join(dir, `v${n}`);
+    mkdirSync(s, { recursive: true });
+    writeFileSync(join(s, `tool-${n}`), noise(60 << 10));
+    if (n === 2) {
+      writeFileSync(join(s, 'big-2'), big);
+      writeFileSync(join(s, 'driver-2'), Buffer.concat([noise(2000), big.subarray(300_000, 340_000), noise(1000), big.subarray(700_000, 720_000)]));
+    }
+    ptr.push(join(layout.medoDir, `${n}.treeptr`));
+    await medoAdd({ src: s, out: ptr.at(-1)!, threads: 0, deltaBase: false });
+  }
+  const s = Silo.open(layout.siloDir);
+  let pack: string;
+  try {
+    pack = writeStaticDelta(s, { tree: readTreeptr(ptr[0]!).tree! }, { tree: readTreeptr(ptr[1]!).tree! }).entry.pack;
+    // What a client does with it (lib/remote/static-delta.ts): every entry resolves, by the pack and FROM.
+    const { file, offsets } = openUnindexedPack(readFileSync(join(layout.siloDir, 'derived', 'deltas', `${pack}.pack`)), pack);
+    try {
+      const got = new Set(offsets.map((at) => {
+        const o = file.readAt(at, (oid) => s.read(oid));
+        return hashObject(o.type, o.content);
+      }));
+      for (const f of ['big-2', 'driver-2', 'tool-2']) t.true(got.has(git(dir, ['hash-object', join(dir, 'v2', f)]).toString().trim()), f);
+    } finally {
+      file.close();
+    }
+  } finally {
+    s.close();
+  }
+  const bases = gitDeltaBases(dir, layout.siloDir, pack);
+  const oid = (f: string): string => git(dir, ['hash-object', join(dir, 'v2', f)]).toString().trim();
+  t.is(bases.get(oid('driver-2')), oid('big-2'), 'the driver is a delta of the large file');
+  t.false(bases.has(oid('big-2')), 'the large file is whole');
 });

@@ -223,7 +223,7 @@ for (const how of ['pack', 'loose'] as const) test(`a delta no smaller in the pa
   // A register table whose every value moved: the delta is a third of the file (git's rule wants under
   // half) but, a copy and a few new digits per line, compresses worse than the regular text whole.
   const table = (step: number): string => Array.from({ length: 600 }, (_, i) =>
-    `#define mmDCP${i % 6}_GRPH_CONTROL_${Math.floor(i / 6)}   0x${(0x1a00 + i * step).toString(16).padStart(5, '0')}\n`).join('');
+    `#define mmDCP${i % 6}_GRPH_CONTROL_${Math.floor(i / 6)}   0x${(0x1a00 + i * step).toString(16).padStart(6, '0')}\n`).join('');
   const f = new UpkeepFixture(t);
   const silo = f.silo('s.silo');
   const notes = realFiles(64 << 10);
