@@ -2,9 +2,10 @@
 // name order, which finds the other versions of its path, so what stays whole is the root of each path's
 // chain: the version the others are deltas of. Its nearest kin may well have another name: TypeScript 5.7
 // split lib/_tsc.js out of lib/typescript.js, and its first lib/_tsc.js was stored whole (1 MB) where
-// git's window of 250 finds a 28 KB delta against lib/typescript.js. So, when a repack holds several
-// versions of some path, each large blob left whole is tried against the few blobs of other paths nearest
-// its size with the same extension (git's size-sorted window, narrowed by what medo knows: paths), and
+// git's window of 250 finds a 28 KB delta against lib/typescript.js; and gcc-12's driver (1.3 MB) is a
+// 191 KB delta of its cc1 (33 MB), another name 25 times its size. So each large blob left whole is tried
+// against the few blobs of other paths nearest its size, from half to 32 times it (git's bound for a
+// base), with the same extension (git's size-sorted window, narrowed by what medo knows: paths), and
 // kept as a delta when that is smaller deflated. The new entries go to a fragment of their own as
 // REF_DELTAs; repack.ts writes them in place of the whole ones, each after its base. No chain may loop or
 // pass the depth limit.
@@ -22,6 +23,11 @@ import type { Silo } from './silo.js';
 export const ORPHAN_MIN_BYTES = 64 << 10;
 /** Candidates tried per orphan. */
 const CANDIDATES = 3;
+/** A candidate may be this many times the orphan's size (git skips a target under 1/32 of its base). */
+const KIN_LARGER = 32;
+
+/** A file's name: delta search's window, in name order, has already set those of one name side by side. */
+const nameOf = (path: string): string => path.slice(path.lastIndexOf('/') + 1);
 
 interface Known {
   entry: FragmentEntry;
@@ -37,16 +43,13 @@ interface Known {
 export function deltifyOrphans(silo: Silo, entries: ReadonlyMap<string, FragmentEntry>, objects: readonly PlannedObject[],
   paths: ReadonlyMap<string, string>, params: DeltaParams, fragment: string): { entries: FragmentEntry[]; deltas: number; maxDepth: number } | undefined {
   if (params.window === 0) return undefined;
-  const perPath = new Map<string, number>();
   const blobs: Known[] = [];
   for (const o of objects) {
     const path = paths.get(o.oid) ?? '';
     const entry = entries.get(o.oid);
     if (o.type !== 'blob' || path === '' || entry === undefined) continue;
-    perPath.set(path, (perPath.get(path) ?? 0) + 1);
     if (o.size >= ORPHAN_MIN_BYTES / 2) blobs.push({ entry, path, size: o.size });
   }
-  if (![...perPath.values()].some((n) => n > 1)) return undefined;
   const orphans = blobs.filter((b) => b.entry.base === undefined && b.size >= ORPHAN_MIN_BYTES && b.size <= params.maxDeltaObject);
   if (orphans.length === 0) return undefined;
   const byExt = new Map<string, Known[]>();
@@ -99,8 +102,8 @@ export function deltifyOrphans(silo: Silo, entries: ReadonlyMap<string, Fragment
     for (const o of orphans.sort((a, b) => a.size - b.size)) {
       const wholeBytes = o.entry.length - o.entry.headerLength;
       const tall = height(o.entry.oid);
-      const pool = nearestInSize(byExt.get(extensionOf(o.path)) ?? [], o.size, (c) => c.path)
-        .filter((c) => c.path !== o.path && c.size <= MAX_DELTA_BASE);
+      const pool = nearestInSize(byExt.get(extensionOf(o.path)) ?? [], o.size, (c) => c.path, KIN_LARGER)
+        .filter((c) => nameOf(c.path) !== nameOf(o.path) && c.size <= MAX_DELTA_BASE);
       let target: Buffer | undefined;
       let best: { base: string; delta: Buffer; packed: Buffer } | undefined;
       let tried = 0;

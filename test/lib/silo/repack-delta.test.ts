@@ -290,3 +290,34 @@ test('a large file left whole gets a delta against kin of another name (a file s
   t.true(entries.get(splitOid!)!.sizeInPack < 2048, `${splitName}: ${entries.get(splitOid!)!.sizeInPack} bytes in the pack`);
   t.true([...entries.values()].every((e) => e.depth <= DEFAULT_DELTA_PARAMS.depth), 'no chain past the depth limit');
 });
+
+test('a file left whole gets a delta against kin of another name many times its size, though no path has two versions', async (t) => {
+  // gcc-11 and gcc-12's cpp: every path carries its version (bin/cpp-11, lib/11/cc1), and the new driver
+  // shares code with the new cc1, 25 times its size; git's thin pack makes the one a delta of the other.
+  const f = new UpkeepFixture(t);
+  const silo = f.silo('s.silo');
+  const text = Buffer.concat(Object.values(realFiles(1200 << 10)));
+  const oids: string[] = [];
+  let driver: Buffer | undefined;
+  let cc1: Buffer | undefined;
+  // Small files whose names spread over delta search's order, between the drivers and the cc1s.
+  const fillers: Record<string, Buffer> = {};
+  for (let i = 0; i < 40; i++) fillers[`share/doc/f${i}`] = text.subarray(1_100_000 + i * 2000, 1_100_000 + i * 2000 + 1500);
+  const cc1Of = (v: number): Buffer => text.subarray(v === 11 ? 0 : 40_000, (v === 11 ? 0 : 40_000) + (1 << 20));
+  for (const v of [11, 12]) {
+    cc1 = cc1Of(v);
+    // Each driver shares nothing with the other, only with the cc1s.
+    driver = Buffer.concat([Buffer.from(`driver ${v}\n`), text.subarray(v === 11 ? 100_000 : 840_000, (v === 11 ? 100_000 : 840_000) + 80_000)]);
+    const reach = f.reach(f.tree({ ...fillers, [`lib/${v}/cc1`]: cc1, [`bin/cpp-${v}`]: driver } as FileSpec));
+    oids.push(...reach);
+    f.store(silo, f.objects(reach), 'pack');
+  }
+  silo.close();
+  // A window of one: delta search tries each file against its neighbour in name order only.
+  const r = await repack(join(f.root, 's.silo'), { threads: 0, delta: { window: 1 } });
+  gitAccepts(t, f, r, f.objects(oids));
+  const entries = verifyPack(f.root, r.newPack!.replace(/\.pack$/, '.idx')).entries;
+  const base = entries.get(f.blob(driver!).oid)!.base;
+  t.true(base !== undefined && [cc1Of(11), cc1Of(12)].map((c) => f.blob(c).oid).includes(base), `bin/cpp-12 is a delta of a cc1 (of ${base ?? 'nothing'})`);
+  t.true(entries.get(f.blob(driver!).oid)!.sizeInPack < 4096, `bin/cpp-12: ${entries.get(f.blob(driver!).oid)!.sizeInPack} bytes in the pack`);
+});
