@@ -12,15 +12,28 @@ import { crc32 } from 'node:zlib';
 import { MedoError } from '../errors.js';
 import { inflateCounted } from '../inflate.js';
 import { BufferSource } from '../io/random-access.js';
-import { OID_BYTES, objectHeader } from '../oid.js';
+import { OID_BYTES, objectHeader, type ObjectType } from '../oid.js';
 import { MAX_ENTRY_HEADER, OBJ_OFS_DELTA, OBJ_REF_DELTA, TYPE_NAMES, parseEntryHeader } from './pack-entry.js';
 import { DEFAULT_LIMITS, MAX_DEFLATE_RATIO, inflateFailure, PACK_HEADER_BYTES, PACK_SIGNATURE, PackFile, type PackFileOptions } from './pack-file.js';
 import { PackIndex, encodePackIndex, type IndexEntry } from './pack-idx.js';
+
+/** A whole (non-delta) entry as indexing found it: its id, hashed from its bytes, and its zlib stream. */
+export interface WholeEntry {
+  oid: string;
+  type: ObjectType;
+  size: number;
+  /** CRC-32 of the inflated content (what a gzip trailer holds). */
+  contentCrc: number;
+  /** The entry's zlib stream, exactly (a view of the pack). */
+  zlib: Buffer;
+}
 
 export interface UnindexedPack {
   file: PackFile;
   /** Every entry's offset, in pack order. */
   offsets: number[];
+  /** The whole entries, by offset: a caller can keep one without inflating or hashing it again. */
+  whole: Map<number, WholeEntry>;
 }
 
 /**
@@ -43,6 +56,7 @@ export function openUnindexedPack(pack: Buffer, path: string, options: PackFileO
   if (!createHash('sha1').update(pack.subarray(0, dataEnd)).digest().equals(trailer)) fail('its SHA-1 trailer does not match its content');
 
   const entries: IndexEntry[] = [];
+  const whole = new Map<number, WholeEntry>();
   let at = PACK_HEADER_BYTES;
   for (let i = 0; i < count; i++) {
     if (at >= dataEnd) fail(`its header says ${count} entries, but the data ends after ${i}`);
@@ -61,6 +75,9 @@ export function openUnindexedPack(pack: Buffer, path: string, options: PackFileO
     const oid = isDelta
       ? createHash('sha1').update(`medo stand-in for the delta at ${at}`).digest()
       : createHash('sha1').update(objectHeader(TYPE_NAMES[h.typeCode]!, data.length)).update(data).digest();
+    if (!isDelta) {
+      whole.set(at, { oid: oid.toString('hex'), type: TYPE_NAMES[h.typeCode]!, size: data.length, contentCrc: crc32(data), zlib: pack.subarray(start, end) });
+    }
     entries.push({ oid, offset: at, crc: crc32(pack.subarray(at, end)) });
     at = end;
   }
@@ -72,5 +89,5 @@ export function openUnindexedPack(pack: Buffer, path: string, options: PackFileO
     seen.add(key);
   }
   const index = PackIndex.open(new BufferSource(encodePackIndex(entries, Buffer.from(trailer)), `${path} (indexed in memory)`));
-  return { file: new PackFile(index, new BufferSource(pack, path), options), offsets: entries.map((e) => e.offset) };
+  return { file: new PackFile(index, new BufferSource(pack, path), options), offsets: entries.map((e) => e.offset), whole };
 }

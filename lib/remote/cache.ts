@@ -147,6 +147,31 @@ export function storeInCache(cache: Silo, oid: string, content: Buffer): boolean
   return true;
 }
 
+/**
+ * Like storeInCache, from a zlib stream of the content (a pack entry's) and the content's CRC-32, without
+ * inflating or deflating: a gzip member is the same deflate data between another header and trailer
+ * (RFC 1950, 1952). Undefined when the stream cannot be carried over (a preset dictionary, not deflate).
+ */
+export function storeDeflatedInCache(cache: Silo, oid: string, zlib: Buffer, size: number, contentCrc: number): boolean | undefined {
+  if (zlib.length < 6 || (zlib[0]! & 0x0f) !== 8 || (zlib[1]! & 0x20) !== 0 || ((zlib[0]! << 8) | zlib[1]!) % 31 !== 0) return undefined;
+  const file = cache.loose.path(cache.path, oid);
+  if (existsSync(file)) return false;
+  mkdirSync(dirname(file), { recursive: true });
+  const header = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
+  const trailer = Buffer.alloc(8);
+  trailer.writeUInt32LE(contentCrc >>> 0, 0);
+  trailer.writeUInt32LE(size % 2 ** 32, 4);
+  const tmp = tempPathFor(file);
+  writeFileSync(tmp, Buffer.concat([header, zlib.subarray(2, zlib.length - 4), trailer]), { flag: 'wx' });
+  try {
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+  return true;
+}
+
 /** Marks an object as just used, for eviction order. */
 export function touchCached(path: string): void {
   const now = new Date();

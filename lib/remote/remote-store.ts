@@ -9,10 +9,11 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { rmSync } from 'node:fs';
 import { MedoError } from '../errors.js';
 import { DEFAULT_LIMITS, type RawObject, type ReadLimits } from '../git/pack-file.js';
+import type { WholeEntry } from '../git/unindexed-pack.js';
 import { hashObject } from '../oid.js';
 import type { Silo } from '../silo/silo.js';
 import type { ObjectStore } from '../store.js';
-import { cleanCache, storeInCache, touchCached } from './cache.js';
+import { cleanCache, storeDeflatedInCache, storeInCache, touchCached } from './cache.js';
 import { HttpClient, type HttpOptions } from './http.js';
 import { RemoteSilo } from './remote-silo.js';
 import { fetchWholePack } from './whole-pack.js';
@@ -203,6 +204,19 @@ export class RemoteStore {
     return true;
   }
 
+  /**
+   * Caches a whole pack entry of a static delta as it came, without inflating it again: `entry.oid` is
+   * the hash of its content (lib/git/unindexed-pack.ts computed it from the inflated bytes). False when
+   * it cannot (not a blob or tree, a stream gzip cannot carry); the caller then admits the content.
+   */
+  admitDeflated(entry: WholeEntry): boolean {
+    if (entry.type !== 'blob' && entry.type !== 'tree') return false;
+    const stored = storeDeflatedInCache(this.cache, entry.oid, entry.zlib, entry.size, entry.contentCrc);
+    if (stored === undefined) return false;
+    if (stored) this.counted(entry.oid, entry.size);
+    return true;
+  }
+
   /** Reports an event through the store's listener (for fetchers that work beside it). */
   report(e: RemoteEvent): void {
     this.onEvent(e);
@@ -298,9 +312,13 @@ export class RemoteStore {
   /** Caches a blob or tree already checked against its id. */
   private cacheChecked(oid: string, obj: RawObject): void {
     if (obj.type !== 'blob' && obj.type !== 'tree') return;
-    if (!storeInCache(this.cache, oid, obj.content)) return;
-    this.onEvent({ kind: 'fetched', oid, bytes: obj.content.length });
-    this.written += obj.content.length;
+    if (storeInCache(this.cache, oid, obj.content)) this.counted(oid, obj.content.length);
+  }
+
+  /** An object newly in the cache: reported, and counted towards the next trim. */
+  private counted(oid: string, bytes: number): void {
+    this.onEvent({ kind: 'fetched', oid, bytes });
+    this.written += bytes;
     const max = this.options.maxCacheBytes;
     // Sizes on disk are gzip-compressed, so counting raw bytes checks often enough without a scan per write.
     if (max !== undefined && this.written > max / 16) this.trim(oid);

@@ -142,7 +142,7 @@ async function applyDelta(store: RemoteStore, remote: RemoteSilo, entry: Offered
   const pack = await store.http.get(url);
   if (pack === undefined) fail('listed in the delta listing but not on the server (404)');
   if (pack!.length !== entry.packBytes) fail(`${pack!.length} bytes, but the delta listing says ${entry.packBytes}`);
-  const { file, offsets } = openUnindexedPack(pack!, url, { baseCacheBytes: 64 << 20 });
+  const { file, offsets, whole } = openUnindexedPack(pack!, url, { baseCacheBytes: 64 << 20 });
   // Deltas resolved so far, by id: a REF_DELTA may name an object of this pack that is itself a delta.
   const resolved = new Map<string, number>();
   const base = (oid: string): RawObject | undefined => {
@@ -157,6 +157,14 @@ async function applyDelta(store: RemoteStore, remote: RemoteSilo, entry: Offered
   try {
     for (const at of offsets) {
       try {
+        // A whole entry goes into the cache as it came: indexing hashed it, and its zlib stream is the
+        // cache file's deflate data (a large file was inflated, hashed and deflated twice more otherwise).
+        const w = whole.get(at);
+        if (w !== undefined && store.admitDeflated(w)) {
+          resolved.set(w.oid, at);
+          objects++;
+          continue;
+        }
         const o = file.readAt(at, base);
         const oid = hashObject(o.type, o.content);
         resolved.set(oid, at);

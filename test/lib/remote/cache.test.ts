@@ -1,8 +1,11 @@
 // The host cache: where it is, what it holds, and LRU eviction that never removes what is pinned.
 import test from 'ava';
-import { utimesSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, utimesSync } from 'node:fs';
+import { crc32, deflateSync } from 'node:zlib';
 import { join } from 'node:path';
-import { cacheDirFrom, cacheStatus, cleanCache, openCache, parseSize, pinnedOids, writePins } from '../../../lib/remote/cache.js';
+import { cacheDirFrom, cacheStatus, cleanCache, openCache, parseSize, pinnedOids, storeDeflatedInCache, writePins } from '../../../lib/remote/cache.js';
+import { hashObject } from '../../../lib/oid.js';
 import { tempDir } from '../../helpers/git-fixture.js';
 
 test('cache directory: explicit, then MEDO_CACHE_DIR, then /var/cache/medo', (t) => {
@@ -47,4 +50,24 @@ test('clean evicts least recently used first, never a pinned or kept object', (t
   t.is(cacheStatus(dir).objects, 0);
   const e = t.throws(() => cleanCache(dir, -1));
   t.is((e as { code?: string }).code, 'ERR_USAGE');
+});
+
+test('a zlib stream goes into the cache rewrapped as gzip, which gunzip reads back; one with a dictionary does not', (t) => {
+  const cache = openCache(join(tempDir(t), 'cache'));
+  try {
+    const content = Buffer.from('medo keeps large trees out of git\n'.repeat(3000));
+    const oid = hashObject('blob', content);
+    for (const level of [1, 9]) {
+      const zlib = deflateSync(content, { level });
+      t.true(storeDeflatedInCache(cache, oid, zlib, content.length, crc32(content)) === (level === 1), `level ${level}: stored once`);
+    }
+    const file = cache.loose.path(cache.path, oid);
+    t.true(execFileSync('gunzip', ['-c', file], { maxBuffer: 1 << 24 }).equals(content), 'gunzip gives the content back');
+    t.is(cache.read(oid)?.content.toString(), content.toString());
+    const dict = deflateSync(content, { dictionary: Buffer.from('medo keeps') });
+    t.is(storeDeflatedInCache(cache, hashObject('blob', Buffer.from('x')), dict, content.length, crc32(content)), undefined, 'a preset dictionary cannot be carried over');
+    t.is(readFileSync(file).subarray(0, 2).toString('hex'), '1f8b');
+  } finally {
+    cache.close();
+  }
 });

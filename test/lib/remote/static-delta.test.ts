@@ -164,6 +164,11 @@ test('expand of TO on a host holding FROM fetches the static delta, not the obje
   const deltaBytes = bytesFor(log, /derived\/deltas\//);
   t.true(moved - deltaBytes < 4096, `beyond the delta: ${moved - deltaBytes} bytes`);
   t.deepEqual(verifySilo(c.cache).problems, []);
+  // Whole entries went into the cache as their zlib streams rewrapped: gzip itself checks each file's
+  // CRC and length.
+  const cached = readdirSync(join(c.cache, 'objects'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.gz')).map((f) => join(c.cache, 'objects', f));
+  t.true(cached.length >= 10, `${cached.length} objects cached`);
+  t.is(spawnSync('gzip', ['-t', ...cached], { encoding: 'utf8' }).status, 0, 'gzip -t of every cached object');
 });
 
 test('prefetch says what the static delta delivered; --no-static-delta fetches object by object', async (t) => {
