@@ -133,18 +133,7 @@ export function cacheStatus(cacheDir: string): CacheStatus {
  * thousands of small files by the disk's flush latency. Returns false when the cache already held it.
  */
 export function storeInCache(cache: Silo, oid: string, content: Buffer): boolean {
-  const file = cache.loose.path(cache.path, oid);
-  if (existsSync(file)) return false;
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = tempPathFor(file);
-  writeFileSync(tmp, gzipSync(content, { level: 1 }), { flag: 'wx' });
-  try {
-    renameSync(tmp, file);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
-  return true;
+  return writeCached(cache, oid, () => gzipSync(content, { level: 1 }));
 }
 
 /**
@@ -154,15 +143,24 @@ export function storeInCache(cache: Silo, oid: string, content: Buffer): boolean
  */
 export function storeDeflatedInCache(cache: Silo, oid: string, zlib: Buffer, size: number, contentCrc: number): boolean | undefined {
   if (zlib.length < 6 || (zlib[0]! & 0x0f) !== 8 || (zlib[1]! & 0x20) !== 0 || ((zlib[0]! << 8) | zlib[1]!) % 31 !== 0) return undefined;
+  return writeCached(cache, oid, () => {
+    const trailer = Buffer.alloc(8);
+    trailer.writeUInt32LE(contentCrc >>> 0, 0);
+    trailer.writeUInt32LE(size % 2 ** 32, 4);
+    return Buffer.concat([GZIP_HEADER, zlib.subarray(2, zlib.length - 4), trailer]);
+  });
+}
+
+/** A gzip member's header: deflate, no name, no time, unknown OS (RFC 1952). */
+const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
+
+/** The cache file of `oid` written with `bytes()` (made only when it is absent), as storeInCache says. */
+function writeCached(cache: Silo, oid: string, bytes: () => Uint8Array): boolean {
   const file = cache.loose.path(cache.path, oid);
   if (existsSync(file)) return false;
   mkdirSync(dirname(file), { recursive: true });
-  const header = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
-  const trailer = Buffer.alloc(8);
-  trailer.writeUInt32LE(contentCrc >>> 0, 0);
-  trailer.writeUInt32LE(size % 2 ** 32, 4);
   const tmp = tempPathFor(file);
-  writeFileSync(tmp, Buffer.concat([header, zlib.subarray(2, zlib.length - 4), trailer]), { flag: 'wx' });
+  writeFileSync(tmp, bytes(), { flag: 'wx' });
   try {
     renameSync(tmp, file);
   } catch (e) {

@@ -15,7 +15,7 @@ import { applyDelta } from '../git/delta.js';
 import { DeltaIndex, MAX_DELTA_BASE, createDelta } from '../git/delta-encode.js';
 import { FragmentWriter, type FragmentEntry } from '../git/pack-fragment.js';
 import { OID_BYTES, hashObject } from '../oid.js';
-import { extensionOf, nearestInSize } from './delta-plan.js';
+import { baseName, extensionOf, nearestInSize } from './delta-plan.js';
 import type { DeltaParams, PlannedObject } from './delta-search.js';
 import type { Silo } from './silo.js';
 
@@ -23,11 +23,6 @@ import type { Silo } from './silo.js';
 export const ORPHAN_MIN_BYTES = 64 << 10;
 /** Candidates tried per orphan. */
 const CANDIDATES = 3;
-/** A candidate may be this many times the orphan's size (git skips a target under 1/32 of its base). */
-const KIN_LARGER = 32;
-
-/** A file's name: delta search's window, in name order, has already set those of one name side by side. */
-const nameOf = (path: string): string => path.slice(path.lastIndexOf('/') + 1);
 
 interface Known {
   entry: FragmentEntry;
@@ -102,8 +97,9 @@ export function deltifyOrphans(silo: Silo, entries: ReadonlyMap<string, Fragment
     for (const o of orphans.sort((a, b) => a.size - b.size)) {
       const wholeBytes = o.entry.length - o.entry.headerLength;
       const tall = height(o.entry.oid);
-      const pool = nearestInSize(byExt.get(extensionOf(o.path)) ?? [], o.size, (c) => c.path, KIN_LARGER)
-        .filter((c) => nameOf(c.path) !== nameOf(o.path) && c.size <= MAX_DELTA_BASE);
+      // (Files of one name delta search's window, in name order, has already tried side by side.)
+      const pool = nearestInSize(byExt.get(extensionOf(o.path)) ?? [], o.size, (c) => c.path)
+        .filter((c) => baseName(c.path) !== baseName(o.path) && c.size <= MAX_DELTA_BASE);
       let target: Buffer | undefined;
       let best: { base: string; delta: Buffer; packed: Buffer } | undefined;
       let tried = 0;

@@ -31,7 +31,7 @@ import { PackWriter } from '../git/pack-writer.js';
 import { MODE_GITLINK, MODE_TREE, parseTree } from '../git/tree.js';
 import { fsyncDir, writeFileAtomic } from '../io/atomic-write.js';
 import { OID_BYTES, isOid, type ObjectType } from '../oid.js';
-import { extensionOf, nearestInSize } from './delta-plan.js';
+import { baseName, extensionOf, nearestInSize } from './delta-plan.js';
 import type { Silo } from './silo.js';
 
 export const DELTAS_DIR = join('derived', 'deltas');
@@ -173,15 +173,9 @@ const belowTop = (path: string): string | undefined => {
   const i = path.indexOf('/');
   return i < 0 ? undefined : path.slice(i + 1);
 };
-const baseName = (path: string): string => path.slice(path.lastIndexOf('/') + 1);
 /** A TO blob with no base by path is tried against this many FROM blobs of its size, when it is this large. */
 const SIMILAR_CANDIDATES = 3;
 const SIMILAR_MIN_BYTES = 4 << 10;
-/**
- * ...and its kin may be this many times its size: git's limit for a base (it skips a target under 1/32 of
- * its base). gcc-12's driver (1.3 MB) has cc1 (33 MB) as its best base.
- */
-const SIMILAR_LARGER = 32;
 /** A TO object at this chain length in the pack is no base for another. */
 const MAX_IN_PACK_DEPTH = 16;
 
@@ -209,13 +203,14 @@ class BaseChooser {
   }
 
   /**
-   * For a blob with no base by path: the FROM blobs of the same extension nearest its size (within a factor
-   * of two), nearest first, at most `count` (a file new in TO is often split out of one of another name).
+   * For a blob with no base by path: the blobs of FROM, and of TO already in the pack, of the same
+   * extension nearest its size (nearestInSize), nearest first, at most `count` (a file new in TO is often
+   * split out of one of another name).
    */
   similar(n: Node, size: number, count: number): string[] {
     if (n.type !== 'blob') return [];
     const ext = extensionOf(n.path);
-    return nearestInSize(this.blobs.filter((b) => b.ext === ext), size, (b) => b.oid, SIMILAR_LARGER).slice(0, count).map((b) => b.oid);
+    return nearestInSize(this.blobs.filter((b) => b.ext === ext), size, (b) => b.oid).slice(0, count).map((b) => b.oid);
   }
 
   /** A blob of TO now in the pack, a base for those that follow it. */

@@ -421,18 +421,24 @@ test('silo delta: a file new in TO, split out of a FROM file of another name, is
     ptr.push(join(layout.medoDir, `${n}.treeptr`));
     await medoAdd({ src: s, out: ptr.at(-1)!, threads: 0, deltaBase: false });
   }
-  const s = Silo.open(layout.siloDir);
-  let pack: string;
-  try {
-    pack = writeStaticDelta(s, { tree: readTreeptr(ptr[0]!).tree! }, { tree: readTreeptr(ptr[1]!).tree! }).entry.pack;
-  } finally {
-    s.close();
-  }
+  const pack = deltaOfPair(layout.siloDir, ptr);
   const bases = gitDeltaBases(dir, layout.siloDir, pack);
   const splitOid = git(dir, ['hash-object', join(dir, 'v2', 'lib', 'split-out.d.ts')]).toString().trim();
   const kinOid = git(dir, ['hash-object', join(dir, 'v1', 'lib', 'compiler.d.ts')]).toString().trim();
   t.is(bases.get(splitOid), kinOid, 'the new file is a delta of the file it was split out of');
 });
+
+/** `silo delta` of the first treeptr to the second, in `siloDir`; then `also(silo, pack)` if given. Returns the pack's name. */
+function deltaOfPair(siloDir: string, ptr: readonly string[], also?: (s: Silo, pack: string) => void): string {
+  const s = Silo.open(siloDir);
+  try {
+    const pack = writeStaticDelta(s, { tree: readTreeptr(ptr[0]!).tree! }, { tree: readTreeptr(ptr[1]!).tree! }).entry.pack;
+    also?.(s, pack);
+    return pack;
+  } finally {
+    s.close();
+  }
+}
 
 /** git completes the thin pack from the silo's packs and says what each entry is a delta of (oid -> base). */
 function gitDeltaBases(dir: string, siloDir: string, pack: string): Map<string, string> {
@@ -470,10 +476,7 @@ test('silo delta: a new file whose kin is a far larger file new beside it is a d
     ptr.push(join(layout.medoDir, `${n}.treeptr`));
     await medoAdd({ src: s, out: ptr.at(-1)!, threads: 0, deltaBase: false });
   }
-  const s = Silo.open(layout.siloDir);
-  let pack: string;
-  try {
-    pack = writeStaticDelta(s, { tree: readTreeptr(ptr[0]!).tree! }, { tree: readTreeptr(ptr[1]!).tree! }).entry.pack;
+  const pack = deltaOfPair(layout.siloDir, ptr, (s, pack) => {
     // What a client does with it (lib/remote/static-delta.ts): every entry resolves, by the pack and FROM.
     const { file, offsets } = openUnindexedPack(readFileSync(join(layout.siloDir, 'derived', 'deltas', `${pack}.pack`)), pack);
     try {
@@ -485,9 +488,7 @@ test('silo delta: a new file whose kin is a far larger file new beside it is a d
     } finally {
       file.close();
     }
-  } finally {
-    s.close();
-  }
+  });
   const bases = gitDeltaBases(dir, layout.siloDir, pack);
   const oid = (f: string): string => git(dir, ['hash-object', join(dir, 'v2', f)]).toString().trim();
   t.is(bases.get(oid('driver-2')), oid('big-2'), 'the driver is a delta of the large file');
