@@ -26,6 +26,7 @@ export type ErrorCode =
   | 'ERR_DAEMON_UNAVAILABLE' // no medod answers on the control socket
   | 'ERR_PROTOCOL' // a control-socket message that breaks docs/protocol.md (bad JSON, unknown op, wrong version)
   | 'ERR_REMOTE' // a remote silo's server failed, timed out, or sent bytes that are not what was asked for
+  | 'ERR_NO_SUCH_PATH' // a path asked for inside a tree that the tree does not have
   | 'ERR_USAGE'; // a caller passed bad arguments or options
 
 export interface ErrorData {

@@ -24,3 +24,19 @@ export function* walkTree(store: ObjectStore, rootTree: string, prefix = ''): Ge
     if (e.mode === MODE_TREE) yield* walkTree(store, e.oid, path);
   }
 }
+
+/**
+ * The entry at '/'-separated `path` below `rootTree` ('' is the root itself), reading only its ancestors;
+ * undefined when some component is missing or is not a directory.
+ */
+export function lookupPath(store: ObjectStore, rootTree: string, path: string): { mode: number; oid: string } | undefined {
+  let at = { mode: MODE_TREE, oid: rootTree };
+  if (path === '') return at;
+  for (const name of path.split('/')) {
+    if (at.mode !== MODE_TREE) return undefined;
+    const e = readTree(store, at.oid).find((x) => x.name === name);
+    if (e === undefined) return undefined;
+    at = e;
+  }
+  return at;
+}

@@ -11,6 +11,7 @@ import { MODE_GITLINK, MODE_TREE } from '../git/tree.js';
 import { walkTree } from '../git/tree-walk.js';
 import type { ObjectStore } from '../store.js';
 import { TreeBuilder, type BlobRef } from './ingest/build-tree.js';
+import type { TreeMeta } from './meta.js';
 import { scanDir } from './ingest/scan-dir.js';
 import { fstatBig, hashBlob, openNoFollow, withFd, type SeenFile } from './materialize/fs-ops.js';
 import { Limiter, settleAll, track } from './materialize/limiter.js';
@@ -33,6 +34,8 @@ export class OldCopy implements ObjectStore {
     private readonly seenFiles: Map<string, SeenFile>,
     /** Bytes of the files and symlinks scanned. */
     readonly bytes: number,
+    /** Its modes and mtimes, as the sidecar `medo add` would write for it. */
+    readonly meta: TreeMeta,
   ) {}
 
   /**
@@ -80,7 +83,7 @@ export class OldCopy implements ObjectStore {
     const meta = Buffer.from(built.meta.serialize(), 'utf8');
     const metaOid = hashObject('blob', meta);
     if (!blobs.has(metaOid)) blobs.set(metaOid, { kind: 'memory', content: meta });
-    return new OldCopy(dir, built.tree, trees, blobs, byPath, seen, bytes);
+    return new OldCopy(dir, built.tree, trees, blobs, byPath, seen, bytes, built.meta);
   }
 
   /** Whether a tree of that id is in the directory (the whole of it, or a directory below it). */
