@@ -1,5 +1,4 @@
 // `medo ls` and `medo cat`: a wedge's listing and a file's bytes, read from the silo without mounting.
-import { writeSync } from 'node:fs';
 import { posix } from 'node:path';
 import { MedoError } from '../../lib/errors.js';
 import { quotePath } from '../../lib/git/quote.js';
@@ -127,6 +126,17 @@ ${WEDGE_FORMS}
   },
 };
 
+/** `target` taken from directory `dir` ('.' for the root), or undefined when it climbs above the root. */
+function inside(dir: string, target: string): string | undefined {
+  const parts = dir === '.' ? [] : dir.split('/');
+  for (const c of target.split('/')) {
+    if (c === '' || c === '.') continue;
+    if (c !== '..') parts.push(c);
+    else if (parts.pop() === undefined) return undefined;
+  }
+  return parts.length === 0 ? undefined : parts.join('/');
+}
+
 /** Symlinks followed inside the tree before giving up, as the kernel's MAXSYMLINKS. */
 const MAX_LINKS = 40;
 
@@ -143,11 +153,11 @@ function fileAt(w: Wedge, path: string): Buffer {
     if (at.mode === MODE_TREE) throw new MedoError('ERR_NO_SUCH_PATH', `${w.label}: ${quotePath(p)} is a directory`, { path: p });
     if (at.mode !== MODE_SYMLINK) return blob(w, at.oid, p);
     const target = blob(w, at.oid, p).toString('utf8');
-    const next = posix.normalize(posix.join(posix.dirname(`/${p}`), target));
-    if (target.startsWith('/') || !next.startsWith('/') || next === '/') {
+    const next = target.startsWith('/') ? undefined : inside(posix.dirname(p), target);
+    if (next === undefined) {
       throw new MedoError('ERR_UNSAFE_PATH', `${w.label}: ${quotePath(p)} is a symlink to ${JSON.stringify(target)}, outside the tree`, { path: p });
     }
-    p = next.slice(1);
+    p = next;
   }
   throw new MedoError('ERR_USAGE', `${w.label}: ${quotePath(path)}: more than ${MAX_LINKS} symlinks`, { path });
 }
@@ -169,7 +179,7 @@ ${WEDGE_FORMS}
       const path = cleanPath(positionals[1]);
       if (path === '' && w.tree !== undefined) usage(`${positionals[0]} is a tree: name a file in it`);
       const bytes = fileAt(w, path);
-      for (let at = 0; at < bytes.length;) at += writeSync(1, bytes, at, Math.min(bytes.length - at, 1 << 20));
+      process.stdout.write(bytes);
       return EXIT_OK;
     } finally {
       w.close();

@@ -67,18 +67,22 @@ export function permOfMode(mode: number): number {
 
 const sameMtime = (a: MetaEntry, b: MetaEntry): boolean => a.mtimeSec === b.mtimeSec && a.mtimeNsec === b.mtimeNsec;
 
-class Side {
-  /** Trees read on this side, by id: a path looked up again for the sidecar pass reads nothing twice. */
-  private readonly trees = new Map<string, TreeEntry[]>();
+/** Trees read, by id, for both sides (an id names the same content in any store): nothing is read twice. */
+interface TreeCache {
+  trees: Map<string, TreeEntry[]>;
+  /** Tree objects read from a store. */
+  n: number;
+}
 
-  constructor(readonly s: DiffSide, private readonly counter: { n: number }) {}
+class Side {
+  constructor(readonly s: DiffSide, private readonly cache: TreeCache) {}
 
   entries(oid: string): TreeEntry[] {
-    let e = this.trees.get(oid);
+    let e = this.cache.trees.get(oid);
     if (e === undefined) {
       e = readTree(this.s.store, oid);
-      this.counter.n++;
-      this.trees.set(oid, e);
+      this.cache.n++;
+      this.cache.trees.set(oid, e);
     }
     return e;
   }
@@ -115,7 +119,7 @@ class Side {
 
 class Differ {
   readonly changes = new Map<string, Change>();
-  readonly counter = { n: 0 };
+  readonly counter: TreeCache = { trees: new Map(), n: 0 };
   readonly a: Side;
   readonly b: Side;
 
