@@ -30,7 +30,7 @@ function formatEntry(e: LogEntry): string {
 
 export const logCommand: Command = {
   name: 'log',
-  help: `usage: medo log [--json] [--rev REV] X.treeptr
+  help: `usage: medo log [--json] [--rev REV | --all] X.treeptr
 
 Lists each git commit reachable from REV (default HEAD) that changed X.treeptr, newest first: the commit,
 its date, the tree (or blob) id the .treeptr named after it, size and file count, provenance (source URL
@@ -38,13 +38,16 @@ and sha256, or the build command), and the commit's author and subject. Read wit
 repository around X.treeptr, without the silo.
 
 --json     one JSON array of {commit, date, author, subject, change, blob, treeptr, problem}
---rev REV  start from REV instead of HEAD (e.g. --rev origin/main, or --rev --all)
+--rev REV  start from REV instead of HEAD (e.g. --rev origin/main)
+--all      start from every ref
 `,
   run(args) {
-    const { values, positionals } = parse({ args, allowPositionals: true, options: { json: { type: 'boolean' }, rev: { type: 'string' } } });
+    const { values, positionals } = parse({ args, allowPositionals: true, options: { json: { type: 'boolean' }, rev: { type: 'string' }, all: { type: 'boolean' } } });
     if (positionals.length !== 1) usage('log takes one .treeptr');
     if (!positionals[0]!.endsWith('.treeptr')) usage(`${positionals[0]} is not a .treeptr`);
-    const entries = treeptrLog(positionals[0]!, values.rev);
+    if (values.all && values.rev !== undefined) usage('--rev and --all go one at a time');
+    if (values.rev?.startsWith('-')) usage(`--rev wants a revision, got ${JSON.stringify(values.rev)}`);
+    const entries = treeptrLog(positionals[0]!, values.all ? '--all' : values.rev);
     process.stdout.write(values.json ? `${JSON.stringify(entries, null, 2)}\n` : entries.map((e) => `${formatEntry(e)}\n`).join('\n'));
     return EXIT_OK;
   },
