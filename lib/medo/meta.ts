@@ -48,6 +48,19 @@ export class TreeMeta {
     return this.known;
   }
 
+  /** Every entry, without keeping them: a parsed sidecar's are made one at a time from its index. */
+  *entries(): Generator<[string, MetaEntry]> {
+    const index = this.index;
+    if (index === undefined) {
+      yield* this.known;
+      return;
+    }
+    for (let i = 0; i < index.count; i++) {
+      const p = index.pathAt(i);
+      yield [p, this.known.get(p) ?? index.entry(i)];
+    }
+  }
+
   /**
    * The entry of `path`; throws ERR_OBJECT_CORRUPT naming it when the sidecar's entry is malformed. A
    * parsed sidecar's entry is made on each call and not kept: an expand asks for each path once, and a

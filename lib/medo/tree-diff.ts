@@ -183,7 +183,7 @@ class Differ {
     const ma = this.a.s.meta;
     const mb = this.b.s.meta;
     if (ma === undefined || mb === undefined) return;
-    for (const [path, eb] of mb.paths) {
+    for (const [path, eb] of mb.entries()) {
       const ea = ma.get(path);
       if (ea === undefined || (ea.perm === eb.perm && sameMtime(ea, eb))) continue;
       const key = `changed\0${path}`;
