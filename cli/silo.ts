@@ -16,6 +16,8 @@ const COMMANDS: CommandEntry[] = [
     load: async () => (await import('./silo/gc.js')).gcCommand },
   { name: 'repack', summary: 'fold loose objects and small packs into one pack',
     load: async () => (await import('./silo/repack.js')).repackCommand },
+  { name: 'derive', summary: 'make a tarball, SquashFS or EROFS image of a tree under derived/forms/, checked against the tree',
+    load: async () => (await import('./silo/derive.js')).deriveCommand },
   { name: 'delta', summary: 'write a static delta between two versions under derived/deltas/ (for HTTP clients)',
     load: async () => (await import('./silo/delta.js')).deltaCommand },
   { name: 'send', summary: 'copy what another silo lacks of a keep list or some .treeptrs, locally or over ssh',

@@ -40,11 +40,14 @@ For each silo in SILO.json order, where the object the .treeptr names (its tree 
 Local silos are looked at; paths are printed. A remote (http/https) silo is not contacted (url-for
 stays offline; medo prefetch fetches): its loose URL is printed as an unchecked candidate and its packs stay unknown, unless
 --mirror URL=DIR names a local copy of that silo, which is then looked at instead and answered with URLs
-(true as far as the copy is current). Notes about silos go to stderr.
+(true as far as the copy is current). Then the tree's derived forms that those silos hold ('silo derive':
+tarballs, SquashFS and EROFS images), one line each: 'derived FORM LOCATION BYTES sha256=HEX'. Notes
+about silos go to stderr.
 
 --all   list every object of the tree (subtrees, blobs) and the metadata sidecar, not only the root
 --json  print {treeptr, medoDir, objects: [{oid, type, role, path, locations: [{silo, kind, location,
-        checked, idx, offset, length, dataOffset, dataLength, entry, baseOffset, baseOid}]}], notes}
+        checked, idx, offset, length, dataOffset, dataLength, entry, baseOffset, baseOid}]}],
+        derived: [{silo, form, location, bytes, sha256}], notes}
 
 Exit 3 when an object is in no silo and no remote silo could hold it.
 `,
@@ -60,6 +63,7 @@ Exit 3 when an object is in no silo and no remote silo could hold it.
       process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
     } else {
       process.stdout.write(r.objects.map(formatObject).join(''));
+      process.stdout.write(r.derived.map((d) => `derived ${d.form} ${d.location} ${d.bytes} sha256=${d.sha256}\n`).join(''));
       for (const n of r.notes) process.stderr.write(`medo: note: ${n}\n`);
     }
     const nowhere = r.objects.filter((o) => o.locations.length === 0);

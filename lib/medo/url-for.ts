@@ -17,6 +17,7 @@ import { OBJ_OFS_DELTA, OBJ_REF_DELTA } from '../git/pack-entry.js';
 import type { PackFile } from '../git/pack-file.js';
 import { oidFromBytes, oidToBytes } from '../oid.js';
 import { entryEnd, sortedOffsets } from '../silo/inventory.js';
+import { derivedOf } from '../silo/derive.js';
 import { Silo, isSilo, siloLooseFormat } from '../silo/silo.js';
 import { StoreChain } from '../store-chain.js';
 import { MedoDir, type SiloRef } from './medo-dir.js';
@@ -50,10 +51,22 @@ export interface ObjectLocations {
   locations: Location[];
 }
 
+/** A derived form of the tree (lib/silo/derive.ts) that a silo holds. */
+export interface DerivedLocation {
+  silo: string;
+  form: string;
+  /** A file path (local silo) or a URL (remote silo, as its mirror holds it). */
+  location: string;
+  bytes: number;
+  sha256: string;
+}
+
 export interface UrlForResult {
   treeptr: string;
   medoDir: string;
   objects: ObjectLocations[];
+  /** The tree's derived forms (tarballs, images) in the silos that can be read. */
+  derived: DerivedLocation[];
   notes: string[];
 }
 
@@ -142,6 +155,13 @@ export class Locator {
     return { oid, type, role, path, locations };
   }
 
+  /** The derived forms of `tree` in the silos we can read. */
+  derived(tree: string): DerivedLocation[] {
+    return this.sources.flatMap((s) => (s.silo === undefined ? [] : derivedOf(s.silo.path, tree).map((r) => ({
+      silo: s.ref.spec, form: r.form, location: s.place(r.file), bytes: r.bytes, sha256: r.sha256,
+    }))));
+  }
+
   private packLocation(s: Source, pack: PackFile, offset: number): Location {
     let sorted = this.ends.get(pack);
     if (sorted === undefined) this.ends.set(pack, (sorted = sortedOffsets(pack)));
@@ -184,7 +204,8 @@ export function urlFor(treeptrPath: string, options: UrlForOptions = {}): UrlFor
         }
       }
     }
-    return { treeptr: treeptrPath, medoDir: md.root, objects, notes: [...locator.notes] };
+    const derived = t.tree === undefined ? [] : locator.derived(t.tree);
+    return { treeptr: treeptrPath, medoDir: md.root, objects, derived, notes: [...locator.notes] };
   } finally {
     locator.close();
   }

@@ -49,6 +49,8 @@ export interface VerifyOptions {
   onFile?: (bytes: number) => void;
   /** Compare tarball blob targets with their unpacked entries (default true), as expand unpacks them. */
   unpack?: boolean;
+  /** Compare mtimes to the whole second only: for a copy out of a format that keeps no more (SquashFS). */
+  mtimeSeconds?: boolean;
 }
 
 function kindOf(d: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean }): string {
@@ -147,7 +149,8 @@ class Verifier {
       const x = (p: number): string => ((p & 0o100) !== 0 ? 'executable' : 'not executable');
       if (!permExact && x(have) !== x(perm)) this.diff('mode', shown, x(perm), x(have));
     }
-    if (mtime !== undefined && !mtimeMatches(st, mtime)) this.diff('mtime', shown, formatMtime(mtime), formatMtime(mtimeFromStat(st)));
+    const same = (): boolean => (this.options.mtimeSeconds === true ? st.mtimeNs / 1_000_000_000n === BigInt(mtime!.sec) : mtimeMatches(st, mtime!));
+    if (mtime !== undefined && !same()) this.diff('mtime', shown, formatMtime(mtime), formatMtime(mtimeFromStat(st)));
   }
 
   /** Hashes the file on the pool; the comparison runs when the result comes back (see run()). */
