@@ -126,10 +126,12 @@ function runKilled(cmd: Cmd, killAfterMs: number | undefined, receiver = false):
     child.stdin!.on('error', () => {}); // a process killed before it read its stdin
     child.stdin!.end(cmd.stdin);
     child.on('error', reject);
+    let target: number | undefined;
     const kill = (pid: number): void => {
       try {
         process.kill(pid, 'SIGKILL');
         killed = true;
+        target = pid;
       } catch {
         // already gone: it finished first
       }
@@ -154,8 +156,13 @@ function runKilled(cmd: Cmd, killAfterMs: number | undefined, receiver = false):
     child.on('close', (code, signal) => {
       if (poll !== undefined) clearInterval(poll);
       if (timer !== undefined) clearTimeout(timer);
+      // SIGKILL waits for a process in uninterruptible sleep (an fsync) to come out of it: the send is gone
+      // while its receiver, reparented to init, still holds its lock for a while (seen here, then left
+      // dead). A kill has landed when every process it was sent to has ended.
+      const ms = Date.now() - started;
       // A kill that came after the process had ended its work (but before it was reaped) counts as none.
-      resolve({ killed: killed && (receiver ? code !== 0 : signal === 'SIGKILL'), code, signal, stderr, ms: Date.now() - started });
+      const outcome = { killed: killed && (receiver ? code !== 0 : signal === 'SIGKILL'), code, signal, stderr, ms };
+      (target === undefined ? Promise.resolve() : gone(target)).then(() => resolve(outcome), reject);
     });
   });
 }
@@ -178,18 +185,17 @@ function holderOf(pid: number | undefined): string {
   }
 }
 
-/** Waits (at most 60 s) for the processes among `pids` that are orphans (parent 1) to end. */
-async function orphansEnd(pids: readonly (number | undefined)[]): Promise<void> {
-  const parentOf = (pid: number): number | undefined => {
+/** Waits (at most 60 s) until no process is left of `pid` (a process, or a group when negative). */
+async function gone(pid: number): Promise<void> {
+  for (let i = 0; i < 600; i++) {
     try {
-      return Number(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[1]);
+      process.kill(pid, 0);
     } catch {
-      return undefined; // gone
+      return;
     }
-  };
-  for (const pid of pids) {
-    for (let i = 0; pid !== undefined && parentOf(pid) === 1 && i < 600; i++) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 100));
   }
+  throw new Error(`SIGKILL sent to ${pid < 0 ? `process group ${-pid}` : `pid ${pid}`}, which is still there after 60 s`);
 }
 
 const tempNotes = (notes: readonly string[]): string[] => notes.filter((n) => /temp file/.test(n));
@@ -313,9 +319,6 @@ test('kill -9 at random moments of add, repack, prune, send and receive loses no
     if (op === 'prune' || op === 'repack') {
       const target = cmd.args[cmd.args.length - 1]!;
       // A repack leaves a dead add's lock to the next prune, which clears every lock whose holder is gone.
-      // A receiver can outlive a send killed a few ms after it started the receiver (it was seen here with
-      // parent 1, holding its lock while it finished taking a pack it had whole): it is let finish first.
-      await orphansEnd(listLocks(target).map((l) => l.owner?.pid));
       const locks = listLocks(target).filter((l) => op === 'prune' || !l.name.startsWith('add-'));
       if (locks.length > 0) throw new Error(`${where}: after the rerun ${target} has locks: ${JSON.stringify(locks)}; holders: ${locks.map((l) => holderOf(l.owner?.pid)).join('; ')}; before: ${history.slice(-4).join(' | ')}`);
       if (op === 'prune') {
