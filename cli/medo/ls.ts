@@ -2,9 +2,11 @@
 import { posix } from 'node:path';
 import { MedoError } from '../../lib/errors.js';
 import { quotePath } from '../../lib/git/quote.js';
-import { MODE_SYMLINK, MODE_TREE } from '../../lib/git/tree.js';
+import { EMPTY_TREE_OID, MODE_SYMLINK, MODE_TREE } from '../../lib/git/tree.js';
 import { lookupPath, readTree } from '../../lib/git/tree-walk.js';
-import { EMPTY_TREE, kindOfMode, permOfMode, type EntryKind } from '../../lib/medo/tree-diff.js';
+import { joinPath } from '../../lib/medo/materialize/expected.js';
+import { readBlob } from '../../lib/medo/materialize/read-blob.js';
+import { kindOfMode, permOfMode, type EntryKind } from '../../lib/medo/tree-diff.js';
 import { openWedge, type Wedge } from '../../lib/medo/tree-arg.js';
 import { formatMtime } from '../../lib/medo/verify-dir.js';
 import type { Command } from '../command.js';
@@ -29,12 +31,8 @@ function cleanPath(p: string | undefined): string {
   return n;
 }
 
-function blob(w: Wedge, oid: string, path: string): Buffer {
-  const o = w.store.read(oid);
-  if (o === undefined) throw new MedoError('ERR_OBJECT_MISSING', `${w.label}: ${path}: blob ${oid} is not in ${w.store.path}`, { oid, path });
-  if (o.type !== 'blob') throw new MedoError('ERR_OBJECT_CORRUPT', `${w.label}: ${path}: ${oid} is a ${o.type}, expected a blob`, { oid, path });
-  return o.content;
-}
+const blob = (w: Wedge, oid: string, path: string): Buffer => readBlob(w.store, oid, path);
+const treeOf = (w: Wedge) => (oid: string) => readTree(w.store, oid);
 
 function listed(w: Wedge, path: string, mode: number, oid: string): Listed {
   const kind = kindOfMode(mode);
@@ -67,19 +65,19 @@ function* listing(w: Wedge, path: string, recursive: boolean): Generator<Listed>
     yield listed(w, '', 0o100644, w.blob!);
     return;
   }
-  const at = lookupPath(w.store, w.tree, path);
+  const at = lookupPath(treeOf(w), w.tree, path);
   if (at === undefined) throw new MedoError('ERR_NO_SUCH_PATH', `${w.label} has no ${quotePath(path)}`, { path });
   if (at.mode !== MODE_TREE) {
     yield listed(w, path, at.mode, at.oid);
     return;
   }
   const walk = function* (dir: string, oid: string): Generator<Listed> {
-    const entries = oid === EMPTY_TREE ? [] : readTree(w.store, oid);
+    const entries = oid === EMPTY_TREE_OID ? [] : readTree(w.store, oid);
     const names = new Set(entries.map((e) => e.name));
-    const children = entries.map((e) => ({ ...e, path: dir === '' ? e.name : `${dir}/${e.name}` }));
+    const children = entries.map((e) => ({ ...e, path: joinPath(dir, e.name) }));
     // Empty directories are in the sidecar only.
     for (const name of w.meta?.emptyDirsIn(dir) ?? []) {
-      if (!names.has(name)) children.push({ name, mode: MODE_TREE, oid: EMPTY_TREE, path: dir === '' ? name : `${dir}/${name}` });
+      if (!names.has(name)) children.push({ name, mode: MODE_TREE, oid: EMPTY_TREE_OID, path: joinPath(dir, name) });
     }
     children.sort((a, b) => Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)));
     for (const e of children) {
@@ -148,7 +146,7 @@ function fileAt(w: Wedge, path: string): Buffer {
   }
   let p = path;
   for (let hops = 0; hops <= MAX_LINKS; hops++) {
-    const at = lookupPath(w.store, w.tree, p);
+    const at = lookupPath(treeOf(w), w.tree, p);
     if (at === undefined) throw new MedoError('ERR_NO_SUCH_PATH', `${w.label} has no ${quotePath(p)}`, { path: p });
     if (at.mode === MODE_TREE) throw new MedoError('ERR_NO_SUCH_PATH', `${w.label}: ${quotePath(p)} is a directory`, { path: p });
     if (at.mode !== MODE_SYMLINK) return blob(w, at.oid, p);

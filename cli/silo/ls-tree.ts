@@ -2,24 +2,19 @@
 import { MedoError } from '../../lib/errors.js';
 import { MODE_TREE, formatTreeEntry, parseTree, type TreeEntry } from '../../lib/git/tree.js';
 import { quotePath } from '../../lib/git/quote.js';
+import { peel } from '../../lib/git/tree-walk.js';
+import { isOid } from '../../lib/oid.js';
 import { openStore } from '../../lib/open-store.js';
 import type { ObjectStore } from '../../lib/store.js';
 import type { Command } from '../command.js';
 import { EXIT_OK, parse, usage } from '../run.js';
 import { mustRead } from './cat-file.js';
 
-const MAX_PEEL = 32;
-
 export function peelToTree(store: ObjectStore, oid: string): string {
-  for (let i = 0; i < MAX_PEEL; i++) {
-    const o = mustRead(store, oid);
-    if (o.type === 'tree') return oid;
-    const text = o.content.toString('latin1');
-    const m = o.type === 'commit' ? /^tree ([0-9a-f]{40})$/m.exec(text) : o.type === 'tag' ? /^object ([0-9a-f]{40})$/m.exec(text) : null;
-    if (!m) throw new MedoError('ERR_USAGE', `${oid} is a ${o.type}, not a tree-ish`, { oid });
-    oid = m[1]!;
-  }
-  throw new MedoError('ERR_OBJECT_CORRUPT', `${oid}: tags nest more than ${MAX_PEEL} deep`, { oid });
+  if (!isOid(oid)) throw new MedoError('ERR_USAGE', `not an object id (40 hex digits): ${oid}`);
+  const p = peel(store, oid);
+  if (p.type !== 'tree') throw new MedoError('ERR_USAGE', `${p.oid} is a blob, not a tree-ish`, { oid: p.oid });
+  return p.oid;
 }
 
 export interface LsTreeOptions {

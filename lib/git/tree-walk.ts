@@ -16,6 +16,26 @@ export function readTree(store: ObjectStore, oid: string): TreeEntry[] {
   return parseTree(o.content, oid);
 }
 
+const MAX_PEEL = 32;
+
+/**
+ * What `oid` comes down to: a tree or a blob, commits peeled to their trees and tags to their objects,
+ * as git peels a tree-ish. Throws ERR_OBJECT_MISSING naming what is not in the store.
+ */
+export function peel(store: ObjectStore, oid: string): { type: 'tree' | 'blob'; oid: string } {
+  let at = oid;
+  for (let i = 0; i < MAX_PEEL; i++) {
+    const o = store.read(at);
+    if (o === undefined) throw new MedoError('ERR_OBJECT_MISSING', `${at}: no such object in ${store.path}`, { oid: at });
+    if (o.type === 'tree' || o.type === 'blob') return { type: o.type, oid: at };
+    const text = o.content.toString('latin1');
+    const m = o.type === 'commit' ? /^tree ([0-9a-f]{40})$/m.exec(text) : /^object ([0-9a-f]{40})$/m.exec(text);
+    if (!m) throw new MedoError('ERR_OBJECT_CORRUPT', `${oid}: ${o.type} ${at} names no object`, { oid: at });
+    at = m[1]!;
+  }
+  throw new MedoError('ERR_OBJECT_CORRUPT', `${oid}: tags nest more than ${MAX_PEEL} deep`, { oid });
+}
+
 /** Yields every entry below `rootTree`; a directory comes before its contents. */
 export function* walkTree(store: ObjectStore, rootTree: string, prefix = ''): Generator<WalkEntry> {
   for (const e of readTree(store, rootTree)) {
@@ -26,15 +46,15 @@ export function* walkTree(store: ObjectStore, rootTree: string, prefix = ''): Ge
 }
 
 /**
- * The entry at '/'-separated `path` below `rootTree` ('' is the root itself), reading only its ancestors;
+ * The entry at '/'-separated `path` below `rootTree` ('' is the root itself), reading (with `entries`) only its ancestors;
  * undefined when some component is missing or is not a directory.
  */
-export function lookupPath(store: ObjectStore, rootTree: string, path: string): { mode: number; oid: string } | undefined {
+export function lookupPath(entries: (tree: string) => readonly TreeEntry[], rootTree: string, path: string): { mode: number; oid: string } | undefined {
   let at = { mode: MODE_TREE, oid: rootTree };
   if (path === '') return at;
   for (const name of path.split('/')) {
     if (at.mode !== MODE_TREE) return undefined;
-    const e = readTree(store, at.oid).find((x) => x.name === name);
+    const e = entries(at.oid).find((x) => x.name === name);
     if (e === undefined) return undefined;
     at = e;
   }

@@ -4,6 +4,9 @@
 import { MedoError } from '../errors.js';
 import { OID_BYTES, oidFromBytes, oidToBytes, type ObjectType } from '../oid.js';
 
+/** The tree id of an empty directory, what `git write-tree` gives for one. */
+export const EMPTY_TREE_OID = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
+
 export const MODE_TREE = 0o40000;
 export const MODE_FILE = 0o100644;
 export const MODE_EXEC = 0o100755;

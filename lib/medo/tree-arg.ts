@@ -7,10 +7,11 @@ import { statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { MedoError } from '../errors.js';
 import { isOid } from '../oid.js';
+import { peel, readTree } from '../git/tree-walk.js';
 import { openStore } from '../open-store.js';
-import type { ObjectStore, RawObject } from '../store.js';
+import type { ObjectStore } from '../store.js';
 import { MedoDir } from './medo-dir.js';
-import { TreeMeta } from './meta.js';
+import { readMeta } from './materialize/expected.js';
 import { OldCopy } from './old-copy.js';
 import { TREEPTR_EXT, parseTreeptr, readTreeptr, type Treeptr } from './treeptr.js';
 import type { DiffSide } from './tree-diff.js';
@@ -30,29 +31,19 @@ export interface WedgeOptions {
   directories?: boolean;
 }
 
-const MAX_PEEL = 32;
-
-function mustRead(store: ObjectStore, oid: string, what: string): RawObject {
-  const o = store.read(oid);
-  if (o === undefined) throw new MedoError('ERR_OBJECT_MISSING', `${what}: object ${oid} is not in ${store.path}`, { oid });
-  return o;
-}
-
-function metaOf(store: ObjectStore, t: Treeptr, label: string): TreeMeta | undefined {
-  if (t.meta === undefined) return undefined;
-  const o = mustRead(store, t.meta, `${label}'s sidecar`);
-  if (o.type !== 'blob') throw new MedoError('ERR_OBJECT_CORRUPT', `${label}: sidecar ${t.meta} is a ${o.type}, expected a blob`, { oid: t.meta });
-  return TreeMeta.parse(o.content, `${label}'s sidecar ${t.meta}`);
-}
-
+/** The wedge a .treeptr names. Its root is checked to be there (and to be a tree) before anything else reads it. */
 function fromTreeptr(t: Treeptr, store: ObjectStore, label: string, owned: boolean): Wedge {
-  const w: Wedge = { label, treeptr: t, store, meta: metaOf(store, t, label), close: () => owned && store.close() };
-  if (t.tree !== undefined) w.tree = t.tree;
-  else w.blob = t.blob!;
-  const root = mustRead(store, (t.tree ?? t.blob)!, label);
-  const want = t.tree !== undefined ? 'tree' : 'blob';
-  if (root.type !== want) throw new MedoError('ERR_OBJECT_CORRUPT', `${label} names ${want} ${(t.tree ?? t.blob)!}, but it is a ${root.type}`, { oid: (t.tree ?? t.blob)! });
-  return w;
+  try {
+    if (t.tree !== undefined) readTree(store, t.tree);
+    else if (!store.has(t.blob!)) throw new MedoError('ERR_OBJECT_MISSING', `${label}: blob ${t.blob!} is not in ${store.path}`, { oid: t.blob! });
+    const w: Wedge = { label, treeptr: t, store, meta: readMeta(store, t.meta), close: () => owned && store.close() };
+    if (t.tree !== undefined) w.tree = t.tree;
+    else w.blob = t.blob!;
+    return w;
+  } catch (e) {
+    if (owned) store.close();
+    throw e;
+  }
 }
 
 /** The store ids are looked up in: --store, else the silos of the medo directory around `cwd`. */
@@ -106,16 +97,13 @@ function exists(p: string): boolean {
 /** A tree, commit, tag or blob id in a store. */
 function fromId(oid: string, options: WedgeOptions): Wedge {
   const store = storeFor(options, process.cwd(), oid);
-  let at = oid;
-  for (let i = 0; i < MAX_PEEL; i++) {
-    const o = mustRead(store, at, oid);
-    if (o.type === 'tree') return { label: oid, store, tree: at, close: () => store.close() };
-    if (o.type === 'blob') return { label: oid, store, blob: at, close: () => store.close() };
-    const m = o.type === 'commit' ? /^tree ([0-9a-f]{40})$/m.exec(o.content.toString('latin1')) : /^object ([0-9a-f]{40})$/m.exec(o.content.toString('latin1'));
-    if (!m) throw new MedoError('ERR_OBJECT_CORRUPT', `${oid}: ${o.type} ${at} names no object`, { oid: at });
-    at = m[1]!;
+  try {
+    const p = peel(store, oid);
+    return { label: oid, store, [p.type]: p.oid, close: () => store.close() };
+  } catch (e) {
+    store.close();
+    throw e;
   }
-  throw new MedoError('ERR_OBJECT_CORRUPT', `${oid}: tags nest more than ${MAX_PEEL} deep`, { oid });
 }
 
 /** A directory on disk, hashed: its trees in memory, its files read (and checked) when asked for. */

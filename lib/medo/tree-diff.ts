@@ -3,10 +3,11 @@
 // subtree whose id is the same on both sides, so its cost grows with the change, not with the trees: two
 // Linux trees that differ in one file read one tree per level of that file's path. The sidecars are in
 // memory already; their modes and mtimes are compared path by path without reading any tree.
-import { MedoError } from '../errors.js';
-import { MODE_EXEC, MODE_GITLINK, MODE_SYMLINK, MODE_TREE, type TreeEntry } from '../git/tree.js';
-import { readTree } from '../git/tree-walk.js';
+import { EMPTY_TREE_OID, MODE_EXEC, MODE_GITLINK, MODE_SYMLINK, MODE_TREE, type TreeEntry } from '../git/tree.js';
+import { lookupPath, readTree } from '../git/tree-walk.js';
 import type { ObjectStore } from '../store.js';
+import { DEFAULT_DIR_PERM, DEFAULT_EXEC_PERM, DEFAULT_FILE_PERM, joinPath } from './materialize/expected.js';
+import { readBlob } from './materialize/read-blob.js';
 import type { MetaEntry, TreeMeta } from './meta.js';
 
 export type EntryKind = 'file' | 'symlink' | 'dir' | 'gitlink';
@@ -59,10 +60,10 @@ export function kindOfMode(mode: number): EntryKind {
 
 /** The permission bits a git mode stands for when no sidecar says more. */
 export function permOfMode(mode: number): number {
-  if (mode === MODE_TREE) return 0o755;
+  if (mode === MODE_TREE) return DEFAULT_DIR_PERM;
   if (mode === MODE_SYMLINK) return 0o777;
-  if (mode === MODE_EXEC) return 0o755;
-  return 0o644;
+  if (mode === MODE_EXEC) return DEFAULT_EXEC_PERM;
+  return DEFAULT_FILE_PERM;
 }
 
 const sameMtime = (a: MetaEntry, b: MetaEntry): boolean => a.mtimeSec === b.mtimeSec && a.mtimeNsec === b.mtimeNsec;
@@ -89,16 +90,7 @@ class Side {
 
   /** The entry at `path` (a mode and id), by reading its ancestors; undefined when there is none. */
   lookup(path: string): { mode: number; oid: string } | undefined {
-    if (this.s.tree === undefined) return undefined;
-    let at: { mode: number; oid: string } = { mode: MODE_TREE, oid: this.s.tree };
-    if (path === '') return at;
-    for (const name of path.split('/')) {
-      if (at.mode !== MODE_TREE) return undefined;
-      const e = this.entries(at.oid).find((x) => x.name === name);
-      if (e === undefined) return undefined;
-      at = e;
-    }
-    return at;
+    return this.s.tree === undefined ? undefined : lookupPath((oid) => this.entries(oid), this.s.tree, path);
   }
 
   describe(path: string, mode: number, oid: string): SideEntry {
@@ -107,11 +99,9 @@ class Side {
     const out: SideEntry = { kind, oid, perm: m?.perm ?? permOfMode(mode) };
     if (m !== undefined) out.mtime = { sec: m.mtimeSec, nsec: m.mtimeNsec };
     if (kind === 'file' || kind === 'symlink') {
-      const o = this.s.store.read(oid);
-      if (o === undefined) throw new MedoError('ERR_OBJECT_MISSING', `${path === '' ? 'the root' : path}: blob ${oid} is not in ${this.s.store.path}`, { oid, path });
-      if (o.type !== 'blob') throw new MedoError('ERR_OBJECT_CORRUPT', `${path}: ${oid} is a ${o.type}, expected a blob`, { oid, path });
-      out.size = o.content.length;
-      if (kind === 'symlink') out.target = o.content.toString('utf8');
+      const content = readBlob(this.s.store, oid, path);
+      out.size = content.length;
+      if (kind === 'symlink') out.target = content.toString('utf8');
     }
     return out;
   }
@@ -135,7 +125,7 @@ class Differ {
       this.changes.set(`${status}\0${path}`, { path, status, fields: [], [status === 'added' ? 'new' : 'old']: entry });
       return;
     }
-    for (const e of side.entries(oid)) this.whole(side, status, join(path, e.name), e.mode, e.oid);
+    for (const e of side.entries(oid)) this.whole(side, status, joinPath(path, e.name), e.mode, e.oid);
   }
 
   /** Compares the entries at `path`, both present. */
@@ -171,11 +161,11 @@ class Differ {
     const byName = new Map(eb.map((e) => [e.name, e]));
     for (const e of ea) {
       const other = byName.get(e.name);
-      if (other === undefined) this.whole(this.a, 'removed', join(path, e.name), e.mode, e.oid);
-      else this.entry(join(path, e.name), e, other);
+      if (other === undefined) this.whole(this.a, 'removed', joinPath(path, e.name), e.mode, e.oid);
+      else this.entry(joinPath(path, e.name), e, other);
     }
     const names = new Set(ea.map((e) => e.name));
-    for (const e of eb) if (!names.has(e.name)) this.whole(this.b, 'added', join(path, e.name), e.mode, e.oid);
+    for (const e of eb) if (!names.has(e.name)) this.whole(this.b, 'added', joinPath(path, e.name), e.mode, e.oid);
   }
 
   /** Modes and mtimes the sidecars give differently for a path both trees hold, walked or not. */
@@ -208,15 +198,11 @@ class Differ {
 
 function emptyDir(meta: TreeMeta, path: string): SideEntry {
   const m = meta.get(path);
-  const out: SideEntry = { kind: 'dir', oid: EMPTY_TREE, perm: m?.perm ?? 0o755 };
+  const out: SideEntry = { kind: 'dir', oid: EMPTY_TREE_OID, perm: m?.perm ?? DEFAULT_DIR_PERM };
   if (m !== undefined) out.mtime = { sec: m.mtimeSec, nsec: m.mtimeNsec };
   return out;
 }
 
-/** git's id of the empty tree. */
-export const EMPTY_TREE = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
-
-const join = (dir: string, name: string): string => (dir === '' ? name : `${dir}/${name}`);
 
 /** Git's order of paths: byte order of their UTF-8, which for '/'-separated paths lists a directory's files together. */
 function comparePaths(x: Change, y: Change): number {

@@ -51,7 +51,7 @@ function git(cwd: string, args: readonly string[], input?: string): Buffer {
 }
 
 /** Parses `git cat-file --batch` output for `asked`, in order; missing objects are left out. */
-function catFile(cwd: string, asked: readonly string[]): Map<string, GitObjectOut> {
+export function catFile(cwd: string, asked: readonly string[]): Map<string, GitObjectOut> {
   const out = new Map<string, GitObjectOut>();
   if (asked.length === 0) return out;
   const buf = git(cwd, ['cat-file', '--batch'], asked.map((a) => `${a}\n`).join(''));

@@ -4,6 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { basename, dirname, resolve } from 'node:path';
 import { MedoError, isMedoError } from '../errors.js';
+import { catFile } from './treeptr-history.js';
 import { parseTreeptr, type Treeptr } from './treeptr.js';
 
 export interface LogEntry {
@@ -21,9 +22,9 @@ export interface LogEntry {
   problem?: string;
 }
 
-function git(cwd: string, args: string[], input?: string): Buffer {
+function git(cwd: string, args: string[]): Buffer {
   try {
-    return execFileSync('git', ['-C', cwd, ...args], { input, maxBuffer: 2 ** 31 - 1, stdio: ['pipe', 'pipe', 'pipe'] });
+    return execFileSync('git', ['-C', cwd, ...args], { maxBuffer: 2 ** 31 - 1, stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (e) {
     const err = e as NodeJS.ErrnoException & { stderr?: Buffer };
     if (err.code === 'ENOENT') throw new MedoError('ERR_STORE_NOT_FOUND', 'medo log needs git, which is not installed', {}, { cause: e });
@@ -52,25 +53,10 @@ export function treeptrLog(path: string, rev = 'HEAD'): LogEntry[] {
     if (m[2] !== ZERO) e.blob = m[2]!;
     entries.push(e);
   }
-  const blobs = [...new Set(entries.flatMap((e) => (e.blob === undefined ? [] : [e.blob])))];
-  const texts = new Map<string, string>();
-  if (blobs.length > 0) {
-    const buf = git(cwd, ['cat-file', '--batch'], blobs.map((b) => `${b}\n`).join(''));
-    let at = 0;
-    for (const b of blobs) {
-      const nl = buf.indexOf(0x0a, at);
-      if (nl < 0) break;
-      const header = buf.toString('latin1', at, nl).split(' ');
-      at = nl + 1;
-      if (header[1] === 'missing') continue;
-      const size = Number(header[2]);
-      texts.set(b, buf.toString('utf8', at, at + size));
-      at += size + 1;
-    }
-  }
+  const texts = catFile(cwd, [...new Set(entries.flatMap((e) => (e.blob === undefined ? [] : [e.blob])))]);
   for (const e of entries) {
     if (e.blob === undefined) continue;
-    const text = texts.get(e.blob);
+    const text = texts.get(e.blob)?.content.toString('utf8');
     if (text === undefined) {
       e.problem = `blob ${e.blob} is missing from the git repository`;
       continue;

@@ -9,8 +9,7 @@ import type { Spill } from './inflate-cursor.js';
 
 export type NodeKind = 'dir' | 'file' | 'symlink';
 
-/** The tree id of an empty directory, what `git write-tree` gives for one. */
-export const EMPTY_TREE_OID = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
+export { EMPTY_TREE_OID } from '../git/tree.js';
 
 /**
  * The time every entry shows when no metadata sidecar says otherwise: 2000-01-01T00:00:00Z. Not the epoch,

@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { MedoError } from '../errors.js';
-import { writeFileAtomic } from '../io/atomic-write.js';
+import { fsyncDir, writeFileAtomic } from '../io/atomic-write.js';
 import { canonicalJson } from '../medo/canonical-json.js';
 import { expandTargets } from '../medo/expand.js';
 import { JsonChecker } from '../medo/json-check.js';
@@ -154,7 +154,7 @@ export async function derive(req: DeriveRequest): Promise<DerivedRecord> {
       file, bytes: statSync(tmp).size, sha256: await sha256Of(tmp), tool };
     fsyncPath(tmp);
     renameSync(tmp, join(req.siloRoot, file));
-    fsyncPath(formsDir);
+    fsyncDir(formsDir);
     writeFileAtomic(join(req.siloRoot, `${file}.json`), serializeRecord(record));
     return record;
   } finally {
