@@ -36,6 +36,7 @@ function makeVersion2(v1: string, v2: string): void {
   cpSync(v1, v2, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
   writeFileSync(join(v2, 'README'), 'hello medo, version 2\n');
   writeFileSync(join(v2, 'many/f007.txt'), `${readFileSync(join(v2, 'many/f007.txt'), 'utf8')}one more line\n`);
+  writeFileSync(join(v2, 'doc/manual.txt'), readFileSync(join(v2, 'doc/manual.txt'), 'utf8').replace('line 1000:', 'line 1000 (revised):'));
   writeFileSync(join(v2, 'NEWS'), 'version 2: changed README\n');
   rmSync(join(v2, 'etc/readonly.conf'));
   chmodSync(join(v2, 'lib/python3/site.py'), 0o755);
@@ -52,6 +53,9 @@ export function makeBrowserFixture(root: string): BrowserFixture {
   const v1Src = join(root, 'v1');
   const v2Src = join(root, 'v2');
   makeSampleTree(v1Src);
+  // Big enough that version 2's edit of one line is stored as a delta.
+  mkdirSync(join(v1Src, 'doc'));
+  writeFileSync(join(v1Src, 'doc/manual.txt'), Array.from({ length: 2000 }, (_, i) => `line ${i}: the manual of the sample wedge\n`).join(''));
   makeVersion2(v1Src, v2Src);
   const oracle = initRepo(join(root, 'oracle'));
   const v1 = oracleTree(oracle, v1Src);
