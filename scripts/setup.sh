@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pkg in git pkg-config libfuse-dev libfuse3-dev fuse3 zlib1g-dev xz-utils zstd attr nginx openssh-server openssh-client rsync squashfs-tools erofs-utils; do
+for pkg in git pkg-config libfuse-dev libfuse3-dev fuse3 zlib1g-dev xz-utils zstd attr nginx openssh-server openssh-client rsync squashfs-tools erofs-utils chromium; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -70,7 +70,8 @@ http {
   access_log ${log} medo;
   client_body_temp_path ${tmp}/body; proxy_temp_path ${tmp}/proxy; fastcgi_temp_path ${tmp}/fcgi;
   uwsgi_temp_path ${tmp}/uwsgi; scgi_temp_path ${tmp}/scgi;
-  types { }
+  # The silo's own files are bytes; the silo browser's page (browse/) needs its types for the browser.
+  types { text/html html; text/javascript js; application/json json; }
   default_type application/octet-stream;
   gzip off;
   gzip_static off;
