@@ -4,6 +4,7 @@ import { pinFromOldCopy, type OldCopy, type PinReport } from '../../lib/medo/old
 import { readTreeptr } from '../../lib/medo/treeptr.js';
 import { openCache, parseSize } from '../../lib/remote/cache.js';
 import { prefetch } from '../../lib/remote/prefetch.js';
+import { fetchDerivedTarballs } from '../../lib/remote/derived-form.js';
 import { fetchStaticDeltas } from '../../lib/remote/static-delta.js';
 import { RemoteStore } from '../../lib/remote/remote-store.js';
 import { treeptrFiles, treeptrRoots } from '../../lib/medo/resolve-target.js';
@@ -31,6 +32,9 @@ export interface WarmReport {
   /** Static deltas applied, and the objects they delivered. */
   staticDeltas: number;
   staticDeltaObjects: number;
+  /** Derived tarballs fetched in place of a tree's objects, and the blobs they delivered. */
+  derived: number;
+  derivedObjects: number;
   requests: number;
   transferred: number;
   /** What came from an expanded older version in the destination (expand only). */
@@ -53,7 +57,7 @@ export interface OldCopyUse {
 export async function warmCache(medoDir: MedoDir, roots: readonly string[], values: RemoteValues & { 'max-size'?: string }, label: string,
   old?: OldCopyUse): Promise<WarmReport> {
   const { cacheDir, options } = remoteSettings(values);
-  const report: WarmReport = { cacheDir, objects: 0, bytes: 0, fetched: 0, fetchedBytes: 0, packs: 0, staticDeltas: 0, staticDeltaObjects: 0, requests: 0, transferred: 0 };
+  const report: WarmReport = { cacheDir, objects: 0, bytes: 0, fetched: 0, fetchedBytes: 0, packs: 0, staticDeltas: 0, staticDeltaObjects: 0, derived: 0, derivedObjects: 0, requests: 0, transferred: 0 };
   const urls = medoDir.remoteUrls();
   if (urls.length === 0) return report;
   if (values['max-size'] !== undefined) options.maxCacheBytes = parseSize(values['max-size'], '--max-size');
@@ -84,6 +88,14 @@ export async function warmCache(medoDir: MedoDir, roots: readonly string[], valu
       const applied = await fetchStaticDeltas(store, roots, { ...(have === undefined ? {} : { have }), ...(old === undefined ? {} : { also: old.oldCopy }) });
       report.staticDeltas = applied.length;
       report.staticDeltaObjects = applied.reduce((n, a) => n + a.objects, 0);
+    }
+    if (values['no-derived'] !== true) {
+      const got = await fetchDerivedTarballs(store, roots, { onNote: (m) => process.stderr.write(`medo: warning: ${m}\n`) });
+      for (const d of got) {
+        process.stderr.write(`medo: ${d.url}: ${formatBytes(d.bytes)} in place of ${formatBytes(d.packBytes)} of pack entries, ${d.objects} file(s)\n`);
+      }
+      report.derived = got.length;
+      report.derivedObjects = got.reduce((n, d) => n + d.objects, 0);
     }
     const r = await prefetch(store, roots, {
       onObject: (p) => {
@@ -138,7 +150,8 @@ Exit 3 when an object could not be fetched intact from any silo.
     const r = await warmCache(medoDir, roots, values, 'prefetch');
     process.stdout.write(`${treeptrs} treeptr(s): ${r.objects} objects, ${formatBytes(r.bytes)}; fetched ${r.fetched} objects (${formatBytes(r.fetchedBytes)})` +
       `${r.packs > 0 ? ` and ${r.packs} whole pack(s)` : ''}` +
-      `${r.staticDeltas > 0 ? `, ${r.staticDeltaObjects} of them from ${r.staticDeltas} static delta(s)` : ''} in ${r.requests} requests (${formatBytes(r.transferred)} transferred) into ${r.cacheDir}\n`);
+      `${r.staticDeltas > 0 ? `, ${r.staticDeltaObjects} of them from ${r.staticDeltas} static delta(s)` : ''}` +
+      `${r.derived > 0 ? `, ${r.derivedObjects} from ${r.derived} derived tarball(s)` : ''} in ${r.requests} requests (${formatBytes(r.transferred)} transferred) into ${r.cacheDir}\n`);
     return EXIT_OK;
   },
 };

@@ -14,6 +14,7 @@ export const REMOTE_OPTIONS = {
   'whole-packs': { type: 'boolean' },
   have: { type: 'string', multiple: true },
   'no-static-delta': { type: 'boolean' },
+  'no-derived': { type: 'boolean' },
 } as const;
 
 export const REMOTE_HELP = `--cache-dir DIR  the host's cache of remote silos (default $MEDO_CACHE_DIR, else /var/cache/medo)
@@ -25,7 +26,10 @@ export const REMOTE_HELP = `--cache-dir DIR  the host's cache of remote silos (d
                  static delta from it (docs/remote.md); default: any version the cache holds whole.
                  For expand, X may also be a directory holding an expanded older version: what it holds
                  is taken from it (checked by id) rather than fetched
---no-static-delta  fetch object by object even where a static delta is offered`;
+--no-static-delta  fetch object by object even where a static delta is offered
+--no-derived     never fetch a derived tarball (silo derive tar.zst|tar.gz) in place of a tree's
+                 objects; by default one is fetched when it is smaller than the pack entries of the
+                 files the host lacks (checked against its record, then every file by its id)`;
 
 function positive(text: string, option: string, integer: boolean): number {
   const n = Number(text);
@@ -40,6 +44,7 @@ export interface RemoteValues {
   'whole-packs'?: boolean;
   have?: string[];
   'no-static-delta'?: boolean;
+  'no-derived'?: boolean;
 }
 
 /** A --have value that is a directory other than a medo directory: an expanded older version. */
