@@ -513,7 +513,8 @@ export class SiloReader {
           out.set(h.oid, head.size);
           return;
         }
-        const entry = await this.range(run.pack.packPath, h.offset, h.end);
+        // The run may hold the whole (small) delta already.
+        const entry = h.end <= run.end ? bytes.subarray(h.offset - run.start, h.end - run.start) : await this.range(run.pack.packPath, h.offset, h.end);
         const delta = await inflate(entry.subarray(head.dataAt));
         const at = { i: 0 };
         readVarint(delta, at);

@@ -60,31 +60,6 @@ async function missingBlobs(store: RemoteStore, tree: string): Promise<Set<strin
   return missing;
 }
 
-/** What the pack entries of `oids` take in the first remote silo that lists them; loose ones count 0. */
-async function packBytes(store: RemoteStore, oids: Iterable<string>): Promise<number> {
-  let total = 0;
-  const left = new Set(oids);
-  for (const remote of store.remotes) {
-    let packs;
-    try {
-      packs = await remote.packList();
-    } catch {
-      continue;
-    }
-    for (const oid of [...left]) {
-      const key = Buffer.from(oid, 'hex');
-      for (const pack of packs) {
-        const n = pack.entryBytes(key);
-        if (n === undefined) continue;
-        total += n;
-        left.delete(oid);
-        break;
-      }
-    }
-  }
-  return total;
-}
-
 /** The cheapest tarball record a remote silo offers for `tree`. */
 async function offered(store: RemoteStore, tree: string): Promise<{ record: DerivedRecord; base: string } | undefined> {
   let best: { record: DerivedRecord; base: string } | undefined;
@@ -129,7 +104,9 @@ export async function fetchDerivedTarballs(store: RemoteStore, roots: readonly s
     if (missing.size === 0) continue;
     const offer = await offered(store, tree);
     if (offer === undefined) continue;
-    const viaPacks = await packBytes(store, missing);
+    // Loose remote objects have no known size, and count 0.
+    let viaPacks = 0;
+    for (const n of (await store.entryBytes(missing)).values()) viaPacks += n;
     if (!(offer.record.bytes < viaPacks * ratio)) continue;
     const url = `${offer.base}${offer.record.file}`;
     try {

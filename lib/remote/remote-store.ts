@@ -139,14 +139,12 @@ export class RemoteStore {
   }
 
   /**
-   * Of `oids`, those a remote pack stores in entries of at most `maxEntry` bytes each, up to `budget` bytes
-   * in all, in the order given: what is cheap to fetch ahead of need. Silos whose pack list cannot be had,
-   * and loose remote objects (their size is unknown until fetched), are left out.
+   * The bytes of each of `oids`' pack entries, in the first remote silo whose packs list it (an entry
+   * only: a delta's bases are not counted). Silos whose pack list cannot be had, and loose remote objects
+   * (their size is unknown until fetched), are left out.
    */
-  async packedWithin(oids: readonly string[], maxEntry: number, budget: number): Promise<string[]> {
-    const out: string[] = [];
-    const taken = new Set<string>();
-    let total = 0;
+  async entryBytes(oids: Iterable<string>): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
     for (const remote of this.remotes) {
       let packs;
       try {
@@ -155,19 +153,32 @@ export class RemoteStore {
         continue;
       }
       for (const oid of oids) {
-        if (taken.has(oid)) continue;
+        if (out.has(oid)) continue;
         const key = Buffer.from(oid, 'hex');
         for (const pack of packs) {
           const bytes = pack.entryBytes(key);
           if (bytes === undefined) continue;
-          if (bytes <= maxEntry && total + bytes <= budget) {
-            out.push(oid);
-            total += bytes;
-          }
-          taken.add(oid);
+          out.set(oid, bytes);
           break;
         }
       }
+    }
+    return out;
+  }
+
+  /**
+   * Of `oids`, those a remote pack stores in entries of at most `maxEntry` bytes each, up to `budget` bytes
+   * in all, in the order given: what is cheap to fetch ahead of need (sizes as `entryBytes` gives them).
+   */
+  async packedWithin(oids: readonly string[], maxEntry: number, budget: number): Promise<string[]> {
+    const sizes = await this.entryBytes(oids);
+    const out: string[] = [];
+    let total = 0;
+    for (const oid of new Set(oids)) {
+      const bytes = sizes.get(oid);
+      if (bytes === undefined || bytes > maxEntry || total + bytes > budget) continue;
+      out.push(oid);
+      total += bytes;
     }
     return out;
   }

@@ -3,7 +3,7 @@
 // .treeptr files (they live in git, in medo directories), so `silo publish --browser --medo DIR` records
 // each one found below DIR, with its git history where DIR is in a git repository.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { basename, dirname, join, relative } from 'node:path';
+import { basename, dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MedoError, isMedoError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
@@ -51,7 +51,7 @@ export function buildCatalog(medoDirs: readonly string[]): Catalog {
     const name = basename(medo.root);
     for (const rel of medo.treeptrs()) {
       const file = join(medo.root, rel);
-      const wedge: CatalogWedge = { medo: name, path: relative(medo.root, file).split('\\').join('/'), treeptr: readTreeptr(file) };
+      const wedge: CatalogWedge = { medo: name, path: rel.split(sep).join('/'), treeptr: readTreeptr(file) };
       try {
         wedge.history = treeptrLog(file).map(({ blob: _blob, author: _author, ...rest }) => rest);
       } catch (e) {
