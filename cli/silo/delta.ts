@@ -4,6 +4,7 @@ import { MedoError } from '../../lib/errors.js';
 import { MedoDir } from '../../lib/medo/medo-dir.js';
 import { readTreeptr } from '../../lib/medo/treeptr.js';
 import { isOid } from '../../lib/oid.js';
+import { parseDuration } from '../../lib/silo/duration.js';
 import { Silo } from '../../lib/silo/silo.js';
 import { writeStaticDelta, type Version } from '../../lib/silo/static-delta.js';
 import type { Command } from '../command.js';
@@ -20,7 +21,7 @@ function version(arg: string, what: string): { v: Version; medo?: string } {
 
 export const deltaCommand: Command = {
   name: 'delta',
-  help: `usage: silo delta [--silo DIR] [--json] FROM TO
+  help: `usage: silo delta [--silo DIR] [--lock-wait DURATION] [--json] FROM TO
 
 Writes a static delta from version FROM to version TO (each a .treeptr, or a tree id with --silo):
 a thin pack derived/deltas/FROM-TO.pack holding exactly the objects TO has and FROM lacks, each
@@ -34,14 +35,20 @@ delta instead of every changed object (docs/remote.md). Making the same pair aga
 The silo is the one the .treeptrs' medo directory writes to, or --silo DIR; FROM's and TO's objects
 must be in it. When FROM and TO are .treeptrs, their metadata sidecars go along (TO's in the pack).
 
---silo DIR  the silo to read and write (required with tree ids)
---json      print {silo, entry: {from, to, pack, packBytes, idxBytes, objects, ...}, deltas, whole, wholeBytes}
+It holds the silo's upkeep lock (locks/upkeep.lock) while it writes, as 'silo repack' and 'silo gc
+--prune' do: the listings are shared. 'silo gc --prune' removes the deltas into a TO that its keep
+list no longer names.
+
+--silo DIR            the silo to read and write (required with tree ids)
+--lock-wait DURATION  wait this long for the upkeep lock (default 0: fail at once, exit 3)
+--json                print {silo, entry: {from, to, pack, packBytes, idxBytes, objects, ...}, deltas, whole, wholeBytes}
 `,
   run(args) {
     const { values, positionals } = parse({
-      args, allowPositionals: true, options: { silo: { type: 'string' }, json: { type: 'boolean' } },
+      args, allowPositionals: true, options: { silo: { type: 'string' }, json: { type: 'boolean' }, 'lock-wait': { type: 'string' } },
     });
     if (positionals.length !== 2) usage('delta takes FROM and TO');
+    const lockWaitMs = parseDuration(values['lock-wait'] ?? '0', '--lock-wait');
     const from = version(positionals[0]!, 'FROM');
     const to = version(positionals[1]!, 'TO');
     let silo: Silo;
@@ -49,7 +56,7 @@ must be in it. When FROM and TO are .treeptrs, their metadata sidecars go along 
     else if (to.medo !== undefined) silo = MedoDir.containing(to.medo).writableSilo();
     else return usage('with tree ids, say which silo with --silo DIR');
     try {
-      const r = writeStaticDelta(silo, from.v, to.v);
+      const r = writeStaticDelta(silo, from.v, to.v, { lockWaitMs, command: `silo delta ${positionals.join(' ')}` });
       if (values.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
       else {
         process.stdout.write(`${r.silo}: static delta ${r.entry.from.slice(0, 12)} -> ${r.entry.to.slice(0, 12)}: ${r.entry.objects} objects ` +

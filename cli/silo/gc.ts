@@ -27,9 +27,21 @@ function formatReport(r: GcReport): string {
     const what = f.kind === 'temp' ? 'leftover temp file' : '.pack without its .idx (an interrupted write)';
     lines.push(`  stray ${f.path}: ${what}, ${f.action === 'remove' ? 'removed by --prune' : 'too recent to remove (a writer may be at work)'}`);
   }
+  for (const d of r.derived) {
+    if (d.action === 'keep') continue;
+    const what = d.kind === 'form' ? `${d.form} of tree ${d.tree!.slice(0, 12)}, not kept`
+      : d.kind === 'delta' ? `static delta ${d.from!.slice(0, 12)} -> ${d.tree!.slice(0, 12)}, whose TO is not kept`
+        : 'left by an interrupted derive or delta';
+    const how = d.action === 'too-recent' ? 'too recent to remove' : r.pruned ? 'removed' : 'removed by --prune';
+    lines.push(`  derived ${d.files.join(' + ')} (${formatBytes(d.bytes)}): ${what}, ${how}`);
+  }
   for (const n of r.notes) lines.push(`note: ${n}`);
-  if (!r.pruned) lines.push(r.unreachable.count === 0 ? 'nothing to remove' : 'dry run: nothing removed (--prune removes them)');
-  else lines.push(`pruned: ${r.unreachable.count} objects removed${r.newPack === undefined ? '' : `; survivors of rewritten packs are in ${r.newPack}`}`);
+  const derivedGone = r.derived.filter((d) => d.action === 'remove').length;
+  if (!r.pruned) lines.push(r.unreachable.count + derivedGone === 0 ? 'nothing to remove' : 'dry run: nothing removed (--prune removes them)');
+  else {
+    lines.push(`pruned: ${r.unreachable.count} objects removed${derivedGone === 0 ? '' : `, and ${derivedGone} derived file set(s)`}` +
+      `${r.newPack === undefined ? '' : `; survivors of rewritten packs are in ${r.newPack}`}`);
+  }
   return `${lines.join('\n')}\n`;
 }
 
@@ -50,6 +62,10 @@ holding none is not touched, nor is one with a .keep file. A kept object is neve
 base that a pack left in place still needs. Survivors of rewritten packs are stored whole (no deltas).
 A prune whose keep list names none of the silo's objects is refused unless --allow-empty is given.
 What an interrupted writer left (temp files, a .pack whose .idx never landed) is listed as 'stray'.
+derived/ follows its trees: a derived form (silo derive) goes when its tree is not on the keep list, a
+static delta (silo delta) when its TO is not (its FROM may be gone: hosts holding FROM still use it);
+listings first, then files. What an interrupted derive or delta left goes too, once older than the
+grace period. A silo browser's catalog (browse/) showing trees the list leaves out gets a note.
 
 Grace period (safe beside running 'medo add's): no file -- loose object, pack, stray -- written or
 freshened less than DURATION ago (--prune-expire, default 1h), or since the oldest 'medo add' still
@@ -65,7 +81,8 @@ lock whose holder is gone).
 --json  print {silo, keepListed, objects, live, deltaBases, unreachable: {count, bytes, oids},
         spared: {count, oids}, sparedSince, loose: [{oid, path, bytes, mtimeMs, action}],
         strays: [{path, bytes, mtimeMs, kind, action}],
-        packs: [{pack, objects, dead, deadBytes, action}], pruned, newPack, notes}
+        packs: [{pack, objects, dead, deadBytes, action}],
+        derived: [{kind, files, tree, from, form, bytes, mtimeMs, action}], pruned, newPack, notes}
 `,
   run(args) {
     const { values, positionals } = parse({

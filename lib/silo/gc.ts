@@ -18,6 +18,7 @@ import { OBJ_REF_DELTA } from '../git/pack-entry.js';
 import { isOid, oidFromBytes } from '../oid.js';
 import { packEntries, takeInventory, type LooseFile, type PackEntryInfo, type PackInfo, type StrayFile } from './inventory.js';
 import { fsyncDir } from '../io/atomic-write.js';
+import { catalogNote, pruneDerived, scanDerived, type DerivedPlan } from './gc-derived.js';
 import { ADD_LOCK_PREFIX, acquireUpkeepLock, breakLock, listLocks, oldestAddStart, type Lock } from './lock.js';
 import { copyPackEntry, finishAndCheck, newPackWriter, removeFiles, removeLooseFiles } from './pack-rewrite.js';
 import { writePackList } from './pack-list.js';
@@ -56,6 +57,8 @@ export interface GcReport {
   /** Leftovers of interrupted writers: removed by a prune once older than the cutoff. */
   strays: (StrayFile & { action: 'remove' | 'too-recent' })[];
   packs: PackPlan[];
+  /** Derived forms and static deltas (gc-derived.ts): kept while their tree (a delta's TO) is kept. */
+  derived: DerivedPlan[];
   pruned: boolean;
   /** The pack written by a prune, when one was needed. */
   newPack?: string;
@@ -170,7 +173,7 @@ function collect(silo: Silo, keep: ReadonlySet<string>, options: GcOptions, spar
   const report: GcReport = {
     silo: silo.path, keepListed: keep.size, objects: all.size, live: live.size, deltaBases: deltaBases.sort(),
     unreachable: { count: 0, bytes: 0, oids: [] }, spared: { count: 0, oids: [] }, sparedSince: Number.isFinite(sparedSince) ? new Date(sparedSince).toISOString() : null,
-    loose: [], strays: [], packs: [], pruned: false, notes: [...inv.notes],
+    loose: [], strays: [], packs: [], derived: [], pruned: false, notes: [...inv.notes],
   };
   report.strays = inv.strays.map((f) => ({ ...f, action: young(f.mtimeMs) ? 'too-recent' : 'remove' }));
   const dead = new Set<string>();
@@ -198,12 +201,21 @@ function collect(silo: Silo, keep: ReadonlySet<string>, options: GcOptions, spar
   // recent to remove stays too, and is reported as spared.
   for (const p of packs) if (p.info.keep) for (const e of p.entries) dead.delete(e.oid);
   setRemovable(report, dead, staying);
+  const derived = scanDerived(silo.path, keep, sparedSince);
+  report.derived = derived.items;
+  report.notes.push(...derived.notes);
+  const shown = catalogNote(silo.path, keep);
+  if (shown !== undefined) report.notes.push(shown);
   if (options.prune) {
     if (live.size === 0 && all.size > 0 && !options.allowEmpty) {
       throw new MedoError('ERR_USAGE', `the keep list (${keep.size} ids) names none of the ${all.size} objects in ${silo.path}: ` +
         'refusing to prune them all (allow it with --allow-empty)', { path: silo.path });
     }
     prunePlan(silo, report, packs, live, sparedSince);
+    for (const i of pruneDerived(silo.path, derived, sparedSince)) {
+      i.action = 'too-recent';
+      report.notes.push(`${i.files.join(', ')}: rewritten during the prune, kept`);
+    }
   }
   return report;
 }

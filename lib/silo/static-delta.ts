@@ -21,7 +21,7 @@
 // more with none of those come last, largest first, each tried against the three files of its extension
 // nearest its size (from half to 32 times it) of FROM and of TO's already in the pack. Entries are
 // deflated at level 9 with the system's zlib (lib/deflate.ts): the pack is made once and fetched by many.
-import { mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { deflateTight } from '../deflate.js';
 import { MedoError } from '../errors.js';
@@ -32,6 +32,7 @@ import { MODE_GITLINK, MODE_TREE, parseTree } from '../git/tree.js';
 import { fsyncDir, writeFileAtomic } from '../io/atomic-write.js';
 import { OID_BYTES, isOid, type ObjectType } from '../oid.js';
 import { baseName, extensionOf, nearestInSize } from './delta-plan.js';
+import { acquireUpkeepLock } from './lock.js';
 import type { Silo } from './silo.js';
 
 export const DELTAS_DIR = join('derived', 'deltas');
@@ -121,6 +122,20 @@ export function parseDeltasTo(text: string, source: string): Map<string, number>
 function formatDeltasTo(entries: readonly StaticDeltaEntry[]): string {
   const sorted = [...entries].sort((a, b) => (a.from < b.from ? -1 : 1));
   return `${DELTAS_TO_HEADER}\n${sorted.map((e) => `D ${e.from} ${e.packBytes}\n`).join('')}`;
+}
+
+/**
+ * Writes TO.list for each of `tos` (deleted when `index` has no delta into it any more), then index.json.
+ * `silo delta` calls it after its files are in place, `silo gc` before it removes any.
+ */
+export function writeDeltaListings(siloPath: string, index: StaticDeltaIndex, tos: Iterable<string>): void {
+  for (const to of new Set(tos)) {
+    const into = index.deltas.filter((d) => d.to === to);
+    const list = join(siloPath, deltasToPath(to));
+    if (into.length > 0) writeFileAtomic(list, formatDeltasTo(into));
+    else rmSync(list, { force: true });
+  }
+  writeFileAtomic(join(siloPath, DELTAS_DIR, DELTA_INDEX), `${JSON.stringify(index, null, 1)}\n`);
 }
 
 /** The silo's delta index, or an empty one when it has none. */
@@ -237,9 +252,30 @@ export interface StaticDeltaReport {
 }
 
 /** Writes the static delta FROM → TO into `silo` and lists it (replacing an older one of the same pair). */
-export function writeStaticDelta(silo: Silo, from: Version, to: Version, options: { level?: number } = {}): StaticDeltaReport {
+export interface StaticDeltaOptions {
+  /** zlib level of the entries (default 9: made once, fetched by many). */
+  level?: number;
+  /** How long to wait for a repack or prune holding the upkeep lock (default 0: fail at once). */
+  lockWaitMs?: number;
+  /** What the upkeep lock shows while the delta is made. */
+  command?: string;
+}
+
+/**
+ * Writes the static delta FROM -> TO and lists it. It holds the silo's upkeep lock: the listings are
+ * read, changed and written again, and `silo gc --prune` rewrites them too.
+ */
+export function writeStaticDelta(silo: Silo, from: Version, to: Version, options: StaticDeltaOptions = {}): StaticDeltaReport {
+  const lock = acquireUpkeepLock(silo.path, options.command ?? `silo delta ${from.tree} ${to.tree}`, options.lockWaitMs);
+  try {
+    return writeUnlocked(silo, from, to, options.level ?? 9);
+  } finally {
+    lock.release();
+  }
+}
+
+function writeUnlocked(silo: Silo, from: Version, to: Version, level: number): StaticDeltaReport {
   if (from.tree === to.tree) throw new MedoError('ERR_USAGE', `FROM and TO are the same tree ${to.tree}: there is no difference to ship`);
-  const level = options.level ?? 9;
   const fromNodes = walk(silo, from.tree, 'FROM');
   if (from.meta !== undefined) fromNodes.push({ oid: from.meta, type: 'blob', path: '\0meta' });
   const toNodes = walk(silo, to.tree, 'TO');
@@ -326,8 +362,7 @@ export function writeStaticDelta(silo: Silo, from: Version, to: Version, options
   const old = index.deltas.find((d) => d.from === from.tree && d.to === to.tree);
   index.deltas = [...index.deltas.filter((d) => d !== old), entry].sort((a, b) => (a.to + a.from < b.to + b.from ? -1 : 1));
   // The listings go last: a client never finds an entry whose files are not in place.
-  writeFileAtomic(join(silo.path, deltasToPath(to.tree)), formatDeltasTo(index.deltas.filter((d) => d.to === to.tree)));
-  writeFileAtomic(join(dir, DELTA_INDEX), `${JSON.stringify(index, null, 1)}\n`);
+  writeDeltaListings(silo.path, index, [to.tree]);
   return { silo: silo.path, entry, deltas, whole, wholeBytes, ...(old === undefined ? {} : { replaced: old.pack }) };
 }
 
