@@ -34,7 +34,8 @@ Makes DEST hold what the .treeptr names (DEST is created if need be):
     or zstd, recognized by its magic bytes) is unpacked into DEST instead, unless --raw;
   - a medo directory, or a folder inside one: each .treeptr below it goes to DEST/<its path below it,
     without .treeptr>, nested folders kept (a tarball blob is unpacked into that directory).
-Modes and mtimes come from the metadata sidecar (directories too, and empty directories are created);
+Modes and mtimes come from the metadata sidecar (directories too, and empty directories are created;
+a file never gets setuid or setgid, whatever the sidecar or a tarball says);
 without a sidecar files get 0644 or 0755 from the git mode and mtimes are left as they fall. A new
 file's mtime is restored to the nanosecond, the rest to the microsecond.
 

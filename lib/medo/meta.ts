@@ -144,6 +144,17 @@ export class TreeMeta {
   }
 }
 
+/**
+ * Set-user-ID and set-group-ID: a file medo writes or serves never has them, whatever a sidecar or a
+ * tarball claims. A wedge is data fetched from elsewhere; a setuid binary in it would be a way up for
+ * whoever can write the silo (mounts are nosuid too). Directories keep theirs (setgid there only sets
+ * the group of what is made inside), and the sticky bit stays everywhere.
+ */
+export const PRIVILEGE_BITS = 0o6000;
+
+/** The permission bits a file gets from `perm`: without PRIVILEGE_BITS. */
+export const filePerm = (perm: number): number => perm & ~PRIVILEGE_BITS;
+
 /** A relative path of valid components: no '', '.', '..' parts, no leading or trailing '/', no NUL. */
 export function checkPath(p: string): boolean {
   // One scan, no array per path: a sidecar holds one path per file, parsed on a mount's first access.

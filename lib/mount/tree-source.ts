@@ -5,7 +5,7 @@
 // The sidecar is read on first use, not at mount time, so mounting stays instant whatever its size.
 import { MODE_EXEC, MODE_GITLINK, MODE_SYMLINK, MODE_TREE, type TreeEntry } from '../git/tree.js';
 import { LruCache } from '../lru-cache.js';
-import { TreeMeta, type MetaEntry } from '../medo/meta.js';
+import { PRIVILEGE_BITS, TreeMeta, filePerm, type MetaEntry } from '../medo/meta.js';
 import type { InodeScope } from './inode-table.js';
 import type { Spill } from './inflate-cursor.js';
 import type { DirIndex, ObjectReader } from './object-reader.js';
@@ -136,8 +136,8 @@ export class TreeSource implements MountSource {
   /** Permission bits and mtime of `path`: the sidecar's, or git's mode and the fixed time. */
   attributes(path: string, mode: number): MetaEntry {
     const recorded = this.sidecar()?.meta.get(path);
-    if (recorded !== undefined) return recorded;
     const kind = kindOfMode(mode);
+    if (recorded !== undefined) return kind === 'file' && (recorded.perm & PRIVILEGE_BITS) !== 0 ? { ...recorded, perm: filePerm(recorded.perm) } : recorded;
     const perm = kind === 'dir' ? DEFAULT_PERM.dir
       : kind === 'symlink' ? DEFAULT_PERM.symlink
       : mode === MODE_EXEC ? DEFAULT_PERM.exec : DEFAULT_PERM.file;

@@ -12,6 +12,7 @@ import { detectCompression, type Compression } from '../../tar/decompress.js';
 import { readTar, type TarEntry } from '../../tar/tar-reader.js';
 import type { ObjectStore } from '../../store.js';
 import { readBlob } from './read-blob.js';
+import { filePerm } from '../meta.js';
 import { joinPath, type ExpectedDir, type ExpectedFile, type ExpectedNode } from './expected.js';
 
 const HEAD_BYTES = 1 << 20;
@@ -191,7 +192,7 @@ export class ArchiveLayout {
       case 'dir':
         return { ...this.dirNode(e.path), perm: e.mode, mtime };
       case 'file':
-        return { kind: 'file', path, oid: fileOid ?? hashObject('blob', e.content ?? Buffer.alloc(0)), perm: e.mode, permExact: true, mtime };
+        return { kind: 'file', path, oid: fileOid ?? hashObject('blob', e.content ?? Buffer.alloc(0)), perm: filePerm(e.mode), permExact: true, mtime };
       case 'symlink':
         return { kind: 'symlink', path, oid: hashObject('blob', Buffer.from(e.linkTarget!, 'utf8')), target: Buffer.from(e.linkTarget!, 'utf8'), mtime };
       case 'hardlink': {
@@ -200,7 +201,7 @@ export class ArchiveLayout {
           throw new MedoError('ERR_TAR_CORRUPT', `${this.label}: hard link ${JSON.stringify(e.path)} names ${JSON.stringify(e.linkTarget)}, which is not an earlier file`,
             { path: e.path, offset: e.offset });
         }
-        const f: ExpectedFile = { kind: 'file', path, oid: target.oid, perm: e.mode, permExact: true, mtime, linkOf: target.path };
+        const f: ExpectedFile = { kind: 'file', path, oid: target.oid, perm: filePerm(e.mode), permExact: true, mtime, linkOf: target.path };
         return f;
       }
       default:

@@ -6,7 +6,7 @@ import { MedoError } from '../../errors.js';
 import { readTree } from '../../git/tree-walk.js';
 import { MODE_EXEC, MODE_GITLINK, MODE_SYMLINK, MODE_TREE } from '../../git/tree.js';
 import type { ObjectStore } from '../../store.js';
-import { TreeMeta, type MetaEntry } from '../meta.js';
+import { TreeMeta, filePerm, type MetaEntry } from '../meta.js';
 import type { Target } from '../resolve-target.js';
 
 export interface Mtime {
@@ -127,7 +127,7 @@ function treeChildren(ctx: TreeContext, rel: string, oid: string | undefined): E
     } else if (e.mode === MODE_SYMLINK) {
       out.push(mtime === undefined ? { kind: 'symlink', path, oid: e.oid } : { kind: 'symlink', path, oid: e.oid, mtime });
     } else {
-      const perm = m?.perm ?? (e.mode === MODE_EXEC ? DEFAULT_EXEC_PERM : DEFAULT_FILE_PERM);
+      const perm = m === undefined ? (e.mode === MODE_EXEC ? DEFAULT_EXEC_PERM : DEFAULT_FILE_PERM) : filePerm(m.perm);
       const f: ExpectedFile = { kind: 'file', path, oid: e.oid, perm, permExact: m !== undefined };
       if (mtime !== undefined) f.mtime = mtime;
       out.push(f);
@@ -156,7 +156,7 @@ export function targetNode(target: Target, store: ObjectStore, isArchive: (oid: 
   const oid = t.blob!;
   if (isArchive(oid)) return { kind: 'archive', path: target.single ? '' : target.rel, oid };
   const m = meta?.get('');
-  const f: ExpectedFile = { kind: 'file', path: target.rel, oid, perm: m?.perm ?? DEFAULT_FILE_PERM, permExact: m !== undefined };
+  const f: ExpectedFile = { kind: 'file', path: target.rel, oid, perm: m === undefined ? DEFAULT_FILE_PERM : filePerm(m.perm), permExact: m !== undefined };
   const mtime = mtimeOf(m);
   if (mtime !== undefined) f.mtime = mtime;
   return f;
