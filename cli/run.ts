@@ -40,6 +40,12 @@ export async function runCli(program: string, main: () => Promise<number> | numb
       process.exitCode = EXIT_FAILED;
     } else if ((e as NodeJS.ErrnoException).code === 'EPIPE') {
       process.exitCode = EXIT_OK; // the reader went away, as with `silo cat-file ... | head`
+    } else if ((e as NodeJS.ErrnoException).code === 'ENOSPC' || (e as NodeJS.ErrnoException).code === 'EDQUOT') {
+      // Every writer writes to a temp name and renames once complete, and removes the temp file when a
+      // write fails: what the command made so far is gone, and what was there before is as it was.
+      process.stderr.write(`${program}: no space left on the device (${(e as Error).message}); nothing half-written was kept: ` +
+        'free some space and run the command again\n');
+      process.exitCode = EXIT_FAILED;
     } else {
       const err = e as NodeJS.ErrnoException;
       process.stderr.write(`${program}: ${err.code !== undefined ? err.message : (err.stack ?? String(e))}\n`);

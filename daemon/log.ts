@@ -25,6 +25,7 @@ export function remoteEventLogger(log: Logger): (e: RemoteEvent) => void {
     if (e.kind === 'mismatch') log.warn({ oid: e.oid, url: e.url, retry: e.retry }, 'a remote silo sent bytes that do not hash to the object id');
     else if (e.kind === 'fallthrough') log.warn({ oid: e.oid, url: e.url, err: e.error.message }, 'a remote silo failed for an object (the next one listed, if any, is asked)');
     else if (e.kind === 'pack-failed') log.warn({ url: e.url, err: e.error.message }, 'a whole-pack download failed; fetching its objects one by one');
+    else if (e.kind === 'cache-failed') log.warn({ oid: e.oid, cache: e.path, err: e.error.message }, 'cannot write the cache: serving what is fetched without keeping it');
     else if (e.kind === 'pack') log.info({ url: e.url, bytes: e.bytes }, 'fetched a whole pack');
     else if (e.kind === 'fetched') log.debug({ oid: e.oid, bytes: e.bytes }, 'fetched');
   };

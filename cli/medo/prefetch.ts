@@ -69,10 +69,21 @@ export async function warmCache(medoDir: MedoDir, roots: readonly string[], valu
   const cache = openCache(cacheDir);
   const progress = new Progress(`${label}: fetching (objects)`);
   let shown = 0;
+  // A cache that cannot be written (a full disk) fails prefetch and expand, which read from it next: the
+  // store goes on (a mount serves what it fetched from memory), so the error is raised between steps.
+  let cacheError: NodeJS.ErrnoException | undefined;
+  const cacheOk = (): void => {
+    if (cacheError !== undefined) throw cacheError;
+  };
   const store = new RemoteStore(urls, cache, {
     ...options,
     local,
     onEvent: (e) => {
+      if (e.kind === 'cache-failed') {
+        const code = (e.error as NodeJS.ErrnoException).code;
+        cacheError ??= Object.assign(new Error(`${e.error.message}, writing the cache ${e.path}`), code === undefined ? {} : { code });
+        return;
+      }
       if (e.kind === 'fetched') {
         report.fetched++;
         report.fetchedBytes += e.bytes;
@@ -86,6 +97,7 @@ export async function warmCache(medoDir: MedoDir, roots: readonly string[], valu
       // A --have directory is a version held as well as those named.
       const have = named === undefined || old === undefined || old.inPlace ? named : [...named, old.oldCopy.tree];
       const applied = await fetchStaticDeltas(store, roots, { ...(have === undefined ? {} : { have }), ...(old === undefined ? {} : { also: old.oldCopy }) });
+      cacheOk();
       report.staticDeltas = applied.length;
       report.staticDeltaObjects = applied.reduce((n, a) => n + a.objects, 0);
     }
@@ -94,6 +106,7 @@ export async function warmCache(medoDir: MedoDir, roots: readonly string[], valu
       for (const d of got) {
         process.stderr.write(`medo: ${d.url}: ${formatBytes(d.bytes)} in place of ${formatBytes(d.packBytes)} of pack entries, ${d.objects} file(s)\n`);
       }
+      cacheOk();
       report.derived = got.length;
       report.derivedObjects = got.reduce((n, d) => n + d.objects, 0);
     }
@@ -104,6 +117,7 @@ export async function warmCache(medoDir: MedoDir, roots: readonly string[], valu
       },
       ...(old === undefined ? {} : { skipBlob: (oid: string) => old.oldCopy.hasBlob(oid) }),
     });
+    cacheOk();
     if (old !== undefined) {
       report.pinned = pinFromOldCopy(old.oldCopy, old.roots, old.inPlace, {
         holds: (oid) => silos.has(oid) || cache.has(oid),
@@ -112,6 +126,7 @@ export async function warmCache(medoDir: MedoDir, roots: readonly string[], valu
       });
       // Changed on disk since the scan: fetched after all.
       for (const oid of report.pinned.changed) await store.ensure(oid);
+      cacheOk();
     }
     store.trim();
     Object.assign(report, { objects: r.objects, bytes: r.bytes, requests: store.http.stats.requests, transferred: store.http.stats.bytes });

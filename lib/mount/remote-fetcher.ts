@@ -232,5 +232,6 @@ export function openMedoStore(medo: MedoDir, options: MountRemoteOptions = {}, p
   });
   // With whole packs, a batch would only ask for the packs its objects are in, one by one.
   const readAhead = (options.prefetch ?? process.env.MEDO_MOUNT_PREFETCH !== '0') && !options.store?.wholePacks;
-  return { store, fetcher: new RemoteFetcher(remote, cache, local, readAhead) };
+  // Last in the chain: what a cache that cannot be written (a full disk) did not take.
+  return { store: new StoreChain([...store.stores, remote.spill], store.path), fetcher: new RemoteFetcher(remote, cache, local, readAhead) };
 }

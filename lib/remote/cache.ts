@@ -160,8 +160,9 @@ function writeCached(cache: Silo, oid: string, bytes: () => Uint8Array): boolean
   if (existsSync(file)) return false;
   mkdirSync(dirname(file), { recursive: true });
   const tmp = tempPathFor(file);
-  writeFileSync(tmp, bytes(), { flag: 'wx' });
   try {
+    // A full disk fails the write part way: the torn temp file goes too.
+    writeFileSync(tmp, bytes(), { flag: 'wx' });
     renameSync(tmp, file);
   } catch (e) {
     rmSync(tmp, { force: true });

@@ -10,6 +10,7 @@ import { rmSync } from 'node:fs';
 import { MedoError } from '../errors.js';
 import { DEFAULT_LIMITS, type RawObject, type ReadLimits } from '../git/pack-file.js';
 import type { WholeEntry } from '../git/unindexed-pack.js';
+import { LruCache } from '../lru-cache.js';
 import { hashObject } from '../oid.js';
 import type { Silo } from '../silo/silo.js';
 import type { ObjectStore } from '../store.js';
@@ -26,7 +27,8 @@ export type RemoteEvent =
   | { kind: 'pack-failed'; url: string; error: Error }
   | { kind: 'evicted'; removed: number; bytes: number }
   | { kind: 'static-delta'; url: string; from: string; to: string; objects: number; bytes: number; failed: number }
-  | { kind: 'static-delta-failed'; url: string; error: Error };
+  | { kind: 'static-delta-failed'; url: string; error: Error }
+  | { kind: 'cache-failed'; oid: string; path: string; error: Error };
 
 export interface RemoteStoreOptions extends HttpOptions {
   limits?: ReadLimits;
@@ -48,6 +50,9 @@ export interface RemoteStoreOptions extends HttpOptions {
 // remote packs' delta bases form a cycle, which would otherwise be followed forever.
 const fetching = new AsyncLocalStorage<ReadonlySet<string>>();
 
+/** Memory for objects a full cache could not take (SpillStore). */
+const SPILL_BYTES = 256 << 20;
+
 export class RemoteStore {
   readonly http: HttpClient;
   readonly remotes: RemoteSilo[];
@@ -59,6 +64,13 @@ export class RemoteStore {
   private readonly limits: ReadLimits;
   private readonly onEvent: (e: RemoteEvent) => void;
   private written = 0;
+  /** A cache write failed (full disk, read-only): reported once. */
+  private cacheFailed = false;
+  /**
+   * What was fetched and checked but could not be cached: a mount reads it from here (open-source.ts
+   * puts it last in the mount's store chain) so a full cache disk still serves right bytes.
+   */
+  readonly spill = new SpillStore();
 
   constructor(urls: readonly string[], readonly cache: Silo, private readonly options: RemoteStoreOptions = {}) {
     this.http = new HttpClient(options);
@@ -222,7 +234,7 @@ export class RemoteStore {
    */
   admitDeflated(entry: WholeEntry): boolean {
     if (entry.type !== 'blob' && entry.type !== 'tree') return false;
-    const stored = storeDeflatedInCache(this.cache, entry.oid, entry.zlib, entry.size, entry.contentCrc);
+    const stored = this.unlessCacheFails(entry.oid, () => storeDeflatedInCache(this.cache, entry.oid, entry.zlib, entry.size, entry.contentCrc));
     if (stored === undefined) return false;
     if (stored) this.counted(entry.oid, entry.size);
     return true;
@@ -236,7 +248,7 @@ export class RemoteStore {
   private fromCache(oid: string): RawObject | undefined {
     const local = this.options.local?.read(oid);
     if (local !== undefined) return local;
-    if (!this.cache.has(oid)) return undefined;
+    if (!this.cache.has(oid)) return this.spill.read(oid);
     const file = this.cache.loose.path(this.cache.path, oid);
     let obj: RawObject | undefined;
     try {
@@ -323,8 +335,28 @@ export class RemoteStore {
   /** Caches a blob or tree already checked against its id. */
   private cacheChecked(oid: string, obj: RawObject): void {
     if (obj.type !== 'blob' && obj.type !== 'tree') return;
-    if (storeInCache(this.cache, oid, obj.content)) this.counted(oid, obj.content.length);
+    if (this.unlessCacheFails(oid, () => storeInCache(this.cache, oid, obj.content), obj)) this.counted(oid, obj.content.length);
   }
+
+  /**
+   * A cache write, where a full, read-only or forbidden cache is not the reader's failure: the object
+   * was fetched and checked, so it is served all the same, from memory (`spill`, given `obj`), and
+   * nothing torn is left (cache.ts removes its temp file). Reported once per store, not per object.
+   * False when it did not go in.
+   */
+  private unlessCacheFails(oid: string, write: () => boolean | undefined, obj?: RawObject): boolean | undefined {
+    try {
+      return write();
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'ENOSPC' && code !== 'EDQUOT' && code !== 'EROFS' && code !== 'EACCES' && code !== 'EPERM') throw e;
+      if (!this.cacheFailed) this.onEvent({ kind: 'cache-failed', oid, path: this.cache.path, error: e as Error });
+      this.cacheFailed = true;
+      if (obj !== undefined) this.spill.keep(oid, obj);
+      return false;
+    }
+  }
+
 
   /** An object newly in the cache: reported, and counted towards the next trim. */
   private counted(oid: string, bytes: number): void {
@@ -348,5 +380,30 @@ export class RemoteStore {
 
   close(): void {
     this.http.close();
+  }
+}
+
+/**
+ * Objects held in memory because the cache could not take them, the least recently used dropped first
+ * past SPILL_BYTES: an op that misses one again fetches it again. Every one was checked against its id.
+ */
+export class SpillStore implements ObjectStore {
+  readonly path = '(memory: objects the cache could not take)';
+  private readonly held = new LruCache<string, RawObject>(SPILL_BYTES, (o) => o.content.length + 64);
+
+  keep(oid: string, obj: RawObject): void {
+    this.held.set(oid, obj);
+  }
+
+  read(oid: string): RawObject | undefined {
+    return this.held.get(oid);
+  }
+
+  has(oid: string): boolean {
+    return this.held.has(oid);
+  }
+
+  close(): void {
+    this.held.clear();
   }
 }

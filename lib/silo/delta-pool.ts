@@ -83,7 +83,8 @@ export async function runDeltaSearch(siloPath: string, objects: readonly Planned
   if (failed !== undefined || outcomes.length < tasks.length) {
     for (const o of outcomes) if (o.ok) discard(o.fragment);
     const e = failed !== undefined && !failed.ok ? failed.error : { code: 'ERR_INTERNAL', message: 'delta search stopped early', data: {} };
-    throw new MedoError(e.code as ErrorCode, e.message, e.data);
+    // MedoErrors get their class back; system errors (ENOSPC, EIO...) stay what they were, with their code.
+    throw e.code.startsWith('ERR_') ? new MedoError(e.code as ErrorCode, e.message, e.data) : Object.assign(new Error(e.message), { code: e.code });
   }
   return outcomes as FinishedSlice[];
 }

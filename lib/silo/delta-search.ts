@@ -102,6 +102,9 @@ export function searchDeltas(task: DeltaSearchTask): DeltaSearchOutcome {
     return { ok: true, ...search(task) };
   } catch (e) {
     if (isMedoError(e)) return { ok: false, error: { code: e.code, message: e.message, data: e.data } };
+    // A system error (a full disk: ENOSPC) keeps its code, which callers and the CLI's message go by.
+    const code = (e as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && /^E[A-Z0-9]+$/.test(code)) return { ok: false, error: { code, message: (e as Error).message, data: {} } };
     return { ok: false, error: { code: 'ERR_INTERNAL', message: (e as Error).stack ?? String(e), data: {} } };
   }
 }
