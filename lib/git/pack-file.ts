@@ -6,7 +6,7 @@
 // count, the entries, then the SHA-1 of everything before it.
 import { MedoError, readingObject } from '../errors.js';
 import { inflateExact, type InflateFailure } from '../inflate.js';
-import { FileSource, type RandomAccess } from '../io/random-access.js';
+import { FileSource, isReadFailure, type RandomAccess } from '../io/random-access.js';
 import { LruCache } from '../lru-cache.js';
 import { OID_BYTES, oidFromBytes, type ObjectType } from '../oid.js';
 import { applyDelta } from './delta.js';
@@ -109,6 +109,8 @@ export class PackFile {
   private windowLength = 0;
   /** Whether a read met a delta yet: until then whole objects are not cached as bases (medo's own packs have none). */
   private sawDelta = false;
+  /** Entry offsets in pack order, made the first time a read fails (entryEnd). */
+  private offsetsInOrder: Float64Array | undefined;
 
   constructor(readonly index: PackIndex, readonly pack: RandomAccess, options: PackFileOptions = {}) {
     this.limits = options.limits ?? DEFAULT_LIMITS;
@@ -196,18 +198,47 @@ export class PackFile {
   /**
    * `length` bytes at `offset`, valid until the next call: from the window when it holds them, else by
    * moving the window there when the read follows closely on the last one, else by a peek of just them.
+   * Either reads past the entry; when the disk fails that read, the entry's own bytes are read alone.
    */
   private entryBytes(offset: number, length: number): Buffer {
     const near = offset >= this.lastOffset && offset - this.lastOffset < NEAR_BYTES;
     this.lastOffset = offset;
     const at = offset - this.windowStart;
     if (at >= 0 && at + length <= this.windowLength) return this.window!.subarray(at, at + length);
-    if (!near) return this.pack.peek(offset, length);
-    this.window ??= Buffer.allocUnsafeSlow(WINDOW_BYTES);
-    this.windowLength = Math.min(WINDOW_BYTES, this.dataEnd - offset);
-    this.windowStart = offset;
-    this.pack.readInto(offset, this.window.subarray(0, this.windowLength));
-    return this.window.subarray(0, length);
+    try {
+      if (!near) return this.pack.peek(offset, length);
+      this.window ??= Buffer.allocUnsafeSlow(WINDOW_BYTES);
+      this.windowLength = 0;
+      const n = Math.min(WINDOW_BYTES, this.dataEnd - offset);
+      this.pack.readInto(offset, this.window.subarray(0, n));
+      this.windowStart = offset;
+      this.windowLength = n;
+      return this.window.subarray(0, length);
+    } catch (e) {
+      if (!isReadFailure(e)) throw e;
+      return this.pack.peek(offset, Math.min(length, this.entryEnd(offset) - offset));
+    }
+  }
+
+  /**
+   * Where the entry at `offset` ends: the next entry's offset, or the trailer. Reads go a little past an
+   * entry's end (its deflated length is not recorded); this is for when the bytes past it cannot be read.
+   */
+  entryEnd(offset: number): number {
+    if (this.offsetsInOrder === undefined) {
+      const o = new Float64Array(this.index.count);
+      for (let i = 0; i < o.length; i++) o[i] = this.index.offsetAt(i);
+      this.offsetsInOrder = o.sort();
+    }
+    const o = this.offsetsInOrder;
+    let lo = 0;
+    let hi = o.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (o[mid]! <= offset) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < o.length ? o[lo]! : this.dataEnd;
   }
 
   /** The delta scratch buffer of chain position `slot` when the entry is a delta (and marks that deltas exist). */
@@ -238,7 +269,16 @@ export class PackFile {
     let want = Math.min(avail, size + (size >>> 9) + 64);
     for (;;) {
       // The bytes are inflated at once and dropped, so they go into the source's reused buffer.
-      const r = inflateExact(this.pack.peek(start, want), size, into);
+      let bytes: Buffer;
+      try {
+        bytes = this.pack.peek(start, want);
+      } catch (e) {
+        // The disk failed a read that ran past the entry: its own bytes alone may still read.
+        const own = this.entryEnd(offset) - start;
+        if (!isReadFailure(e) || own >= want) throw e;
+        bytes = this.pack.peek(start, own);
+      }
+      const r = inflateExact(bytes, size, into);
       if (typeof r !== 'string') return r.data;
       if (r === 'short-input' && want < avail) {
         want = avail;

@@ -6,6 +6,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { MedoError, isMedoError } from '../errors.js';
 import { PackFile, type PackFileOptions } from './pack-file.js';
+import { isReadFailure } from '../io/random-access.js';
 
 export interface PackHit {
   pack: PackFile;
@@ -18,6 +19,8 @@ export class PackSet {
   /** The directory's change time at the last scan: adding or renaming a file changes it. */
   private scannedAt: bigint | undefined;
   readonly problems: MedoError[] = [];
+  /** Packs whose opening the disk failed (EIO): tried again at every rescan, not given up on. */
+  private readonly failing = new Set<string>();
 
   constructor(readonly dir: string, private readonly options: PackFileOptions = {}) {
     this.rescan();
@@ -31,7 +34,7 @@ export class PackSet {
       // coarsely (jiffies), so a change within the same tick as the last scan would keep the same
       // ctime: an unchanged ctime is only trusted once it is a second old.
       const changed = statSync(this.dir, { bigint: true }).ctimeNs;
-      if (changed === this.scannedAt && BigInt(Date.now()) * 1_000_000n - changed > 1_000_000_000n) return false;
+      if (this.failing.size === 0 && changed === this.scannedAt && BigInt(Date.now()) * 1_000_000n - changed > 1_000_000_000n) return false;
       this.scannedAt = changed;
       names = readdirSync(this.dir);
     } catch (e) {
@@ -42,11 +45,13 @@ export class PackSet {
     for (const name of names.sort()) {
       // Only packs in place: a writer's temp files (medo's `.tmp-*`, rsync's `.pack-*.idx.XXXXXX`: all
       // hidden) hold objects that are not in the silo until renamed, and a killed writer's stay strays.
-      if (!name.endsWith('.idx') || name.startsWith('.') || this.seen.has(name)) continue;
+      if (!name.endsWith('.idx') || name.startsWith('.') || (this.seen.has(name) && !this.failing.has(name))) continue;
       this.seen.add(name);
+      const path = join(this.dir, name);
       try {
-        this.packs.push(PackFile.open(join(this.dir, name), this.options));
+        this.packs.push(PackFile.open(path, this.options));
         added = true;
+        if (this.failing.delete(name)) this.forget(path);
       } catch (e) {
         // A pack being removed (gc and repack delete the .idx first, or set it aside to check its age)
         // is not a problem: forget it, so that a later scan looks again should it come back.
@@ -55,6 +60,11 @@ export class PackSet {
           continue;
         }
         if (!isMedoError(e) && (e as NodeJS.ErrnoException).code === undefined) throw e;
+        // A read the disk failed may succeed later (a flaky device, a network file system): try again.
+        if (isReadFailure(e)) {
+          if (this.failing.has(name)) continue;
+          this.failing.add(name);
+        }
         // An I/O error (an .idx whose .pack is gone, EACCES) is recorded as a MedoError like the rest, so
         // whoever reads `problems` can branch on a medo code.
         this.problems.push(isMedoError(e) ? e : new MedoError('ERR_PACK_CORRUPT', `${join(this.dir, name)}: cannot open: ${(e as Error).message}`,
@@ -62,6 +72,12 @@ export class PackSet {
       }
     }
     return added;
+  }
+
+  /** Drops the problem recorded for the pack at `path` (its .idx), once it opened after all. */
+  private forget(path: string): void {
+    const i = this.problems.findIndex((p) => p.data.path === path);
+    if (i >= 0) this.problems.splice(i, 1);
   }
 
   list(): readonly PackFile[] {

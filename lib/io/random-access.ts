@@ -103,17 +103,22 @@ export class FileSource implements RandomAccess {
     const PAGE_SIZE = this.pageSize;
     const first = Math.floor(position / PAGE_SIZE);
     const end = position + length;
-    if (length <= PAGE_SIZE && Math.floor((end - 1) / PAGE_SIZE) === first) {
-      const page = this.page(first);
-      const at = position - first * PAGE_SIZE;
-      return page.subarray(at, at + length);
-    }
-    if (length <= PAGE_SIZE) {
-      // Straddles two pages: copy out of both so neighbours stay cached.
-      const a = this.page(first);
-      const b = this.page(first + 1);
-      const at = position - first * PAGE_SIZE;
-      return Buffer.concat([a.subarray(at), b.subarray(0, end - (first + 1) * PAGE_SIZE)]);
+    try {
+      if (length <= PAGE_SIZE && Math.floor((end - 1) / PAGE_SIZE) === first) {
+        const page = this.page(first);
+        const at = position - first * PAGE_SIZE;
+        return page.subarray(at, at + length);
+      }
+      if (length <= PAGE_SIZE) {
+        // Straddles two pages: copy out of both so neighbours stay cached.
+        const a = this.page(first);
+        const b = this.page(first + 1);
+        const at = position - first * PAGE_SIZE;
+        return Buffer.concat([a.subarray(at), b.subarray(0, end - (first + 1) * PAGE_SIZE)]);
+      }
+    } catch (e) {
+      // The disk failed the page: the bytes asked for may lie outside the bad part of it.
+      if (!isReadFailure(e)) throw e;
     }
     return this.readDirect(position, length);
   }
@@ -146,7 +151,13 @@ export class FileSource implements RandomAccess {
       return key.compare(this.read(position, key.length));
     }
     // Ids differ within their first bytes: a byte loop answers before a native call would have started.
-    const page = this.page(first);
+    let page: Buffer;
+    try {
+      page = this.page(first);
+    } catch (e) {
+      if (!isReadFailure(e)) throw e;
+      return key.compare(this.readDirect(position, key.length));
+    }
     const at = position - first * this.pageSize;
     for (let i = 0; i < key.length; i++) {
       const d = key[i]! - page[at + i]!;
@@ -190,4 +201,14 @@ export class FileSource implements RandomAccess {
       this.pages.clear();
     }
   }
+}
+
+/**
+ * Whether `e` is the operating system failing a read (EIO from a bad sector, ENXIO from a device that
+ * went away), not a bound or format error of ours: a reader that read past what it needed retries the
+ * exact range then, so a bad stretch of disk costs only the objects stored on it.
+ */
+export function isReadFailure(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === 'string' && /^E[A-Z0-9]+$/.test(code);
 }

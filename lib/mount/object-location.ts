@@ -37,6 +37,11 @@ export interface Deflated {
   skip: number;
   /** The entry's pack offset, for messages; undefined for a loose file. */
   offset?: number;
+  /**
+   * Where a pack entry ends (the next entry), found only when needed: reads run a little past the entry,
+   * and when the disk fails such a read the entry's own bytes are read alone.
+   */
+  entryEnd?: () => number;
   /** Closes what was opened for it (a loose file). */
   release?: () => void;
 }
@@ -75,7 +80,9 @@ export function deflated(loc: Location | undefined, size: number): Deflated | un
   }
   if (loc.header.typeCode === OBJ_OFS_DELTA || loc.header.typeCode === OBJ_REF_DELTA) return undefined;
   const src = loc.pack.pack;
-  return { src, dataStart: loc.offset + loc.header.headerLength, dataEnd: src.size - OID_BYTES, size, format: 'zlib', skip: 0, offset: loc.offset };
+  const pack = loc.pack;
+  const offset = loc.offset;
+  return { src, dataStart: offset + loc.header.headerLength, dataEnd: src.size - OID_BYTES, size, format: 'zlib', skip: 0, offset, entryEnd: () => pack.entryEnd(offset) };
 }
 
 /** What a prefix of a zlib stream inflates to (no error for the missing rest). */

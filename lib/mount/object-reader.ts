@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { MedoError, isMedoError } from '../errors.js';
 import { MODE_GITLINK, MODE_TREE, parseTree, type TreeEntry } from '../git/tree.js';
 import { inflateExact } from '../inflate.js';
+import { isReadFailure } from '../io/random-access.js';
 import { LruCache } from '../lru-cache.js';
 import type { ObjectStore } from '../store.js';
 import { InflateCursor, type Spill } from './inflate-cursor.js';
@@ -361,7 +362,7 @@ export async function inflateWhole(d: Deflated, oid: string): Promise<Buffer> {
   for (let want = offset === undefined ? avail : Math.min(avail, size + (size >>> 9) + 64); ; want = avail) {
     let out: Buffer;
     try {
-      out = await inflateFn(src.read(dataStart, want), options);
+      out = await inflateFn(readOwn(d, want, 'read'), options);
     } catch (e) {
       const code = (e as { code?: string }).code;
       if (code === 'Z_BUF_ERROR' && want < avail) continue;
@@ -378,6 +379,20 @@ export async function inflateWhole(d: Deflated, oid: string): Promise<Buffer> {
 }
 
 /**
+ * `want` bytes of `d`'s data, or, when the disk fails a read that runs past the entry's end, the entry's
+ * own bytes alone: a bad stretch of disk then costs only the objects stored on it.
+ */
+function readOwn(d: Deflated, want: number, how: 'read' | 'peek'): Buffer {
+  try {
+    return how === 'read' ? d.src.read(d.dataStart, want) : d.src.peek(d.dataStart, want);
+  } catch (e) {
+    const own = d.entryEnd === undefined ? want : d.entryEnd() - d.dataStart;
+    if (!isReadFailure(e) || own >= want) throw e;
+    return how === 'read' ? d.src.read(d.dataStart, own) : d.src.peek(d.dataStart, own);
+  }
+}
+
+/**
  * Inflates a whole packed entry on this thread (small objects: a hop to the pool costs more than the work),
  * through lib/inflate.ts (a reused native z_stream when built), with PackFile.inflate's checks.
  */
@@ -385,7 +400,7 @@ export function inflatePackedSync(d: Deflated, oid: string, into?: Buffer): Buff
   const { src, offset, dataStart, dataEnd, size } = d;
   const avail = dataEnd - dataStart;
   for (let want = Math.min(avail, size + (size >>> 9) + 64); ; want = avail) {
-    const r = inflateExact(src.peek(dataStart, want), size, into);
+    const r = inflateExact(readOwn(d, want, 'peek'), size, into);
     if (typeof r !== 'string') return r.data;
     if (r === 'short-input' && want < avail) continue;
     const why = r === 'too-long' ? `inflates to more than its declared ${size} bytes`
