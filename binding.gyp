@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "medo_native",
-      "sources": ["native/medo_native.c"],
+      "sources": ["native/medo_native.c", "native/medo_core.c"],
       "libraries": ["-ldl"],
       "cflags": ["-O2", "-Wall", "-Wextra"]
     },
