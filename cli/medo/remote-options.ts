@@ -75,7 +75,10 @@ export function printEvent(program: string, e: RemoteEvent): void {
   } else if (e.kind === 'fallthrough') {
     process.stderr.write(`${program}: warning: ${e.url}: ${e.error.message}; trying the next silo\n`);
   } else if (e.kind === 'static-delta-failed') {
-    process.stderr.write(`${program}: warning: static delta ${e.url}: ${e.error.message}; fetching object by object instead\n`);
+    process.stderr.write(e.partial === undefined
+      ? `${program}: warning: static delta ${e.url}: ${e.error.message}; fetching object by object instead\n`
+      : `${program}: static delta ${e.url}: ${e.partial.used} objects taken from it; ${e.partial.failed} could not be ` +
+        `(the first: ${e.error.message}), fetched on their own\n`);
   } else if (e.kind === 'pack-failed') {
     process.stderr.write(`${program}: warning: ${e.error.message}; fetching its objects one by one instead\n`);
   }

@@ -27,7 +27,7 @@ export type RemoteEvent =
   | { kind: 'pack-failed'; url: string; error: Error }
   | { kind: 'evicted'; removed: number; bytes: number }
   | { kind: 'static-delta'; url: string; from: string; to: string; objects: number; bytes: number; failed: number }
-  | { kind: 'static-delta-failed'; url: string; error: Error }
+  | { kind: 'static-delta-failed'; url: string; error: Error; partial?: { used: number; failed: number } }
   | { kind: 'cache-failed'; oid: string; path: string; error: Error };
 
 export interface RemoteStoreOptions extends HttpOptions {

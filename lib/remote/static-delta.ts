@@ -178,6 +178,7 @@ async function applyDelta(store: RemoteStore, remote: RemoteSilo, entry: Offered
     file.close();
   }
   if (objects === 0 && firstError !== undefined) throw firstError;
-  if (firstError !== undefined) store.report({ kind: 'static-delta-failed', url, error: firstError });
+  // Some entries could not be used (a base this host lacks, say): the rest were, and those are fetched alone.
+  if (firstError !== undefined) store.report({ kind: 'static-delta-failed', url, error: firstError, partial: { used: objects, failed } });
   return { url, entry, objects, failed, bytes: pack!.length };
 }
