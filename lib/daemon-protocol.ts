@@ -99,6 +99,8 @@ export type Response =
 const protocolError = (message: string): MedoError => new MedoError('ERR_PROTOCOL', message);
 
 const isString = (x: unknown): x is string => typeof x === 'string' && x !== '';
+/** A request's id: a number its response can repeat. 1e999 parses as Infinity, which JSON writes back as null. */
+const requestId = (x: unknown): number | undefined => (typeof x === 'number' && Number.isFinite(x) ? x : undefined);
 
 /** Parses and checks one request line; throws ERR_PROTOCOL naming what is wrong (with the request's id in `data.id`). */
 export function parseRequest(line: string): { id?: number; request: Request } {
@@ -108,7 +110,7 @@ export function parseRequest(line: string): { id?: number; request: Request } {
     const id = (() => {
       try {
         const m = JSON.parse(line) as { id?: unknown };
-        return typeof m.id === 'number' ? m.id : undefined;
+        return requestId(m.id);
       } catch {
         return undefined;
       }
@@ -128,7 +130,7 @@ function parseRequestUnchecked(line: string): { id?: number; request: Request } 
   if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) throw protocolError('request is not a JSON object');
   const m = msg as Record<string, unknown>;
   if (m.v !== PROTOCOL_VERSION) throw protocolError(`protocol version ${JSON.stringify(m.v)} is not supported (this daemon speaks ${PROTOCOL_VERSION})`);
-  const id = typeof m.id === 'number' ? m.id : undefined;
+  const id = requestId(m.id);
   if (!OPS.includes(m.op as Op)) throw protocolError(`unknown op ${JSON.stringify(m.op)} (known: ${OPS.join(', ')})`);
   const op = m.op as Op;
   const withId = (request: Request): { id?: number; request: Request } => (id === undefined ? { request } : { id, request });
@@ -206,6 +208,8 @@ export function request<T = unknown>(req: Request, options: RequestOptions = {})
       } catch {
         return finish(protocolError(`response from ${path} is not JSON`));
       }
+      // `null` (or a number, a string) is JSON too: reading .ok of null threw out of this handler, uncaught.
+      if (typeof res !== 'object' || res === null) return finish(protocolError(`response from ${path} is not a JSON object`));
       if (res.ok) return finish(undefined, res.result as T);
       const code = (typeof res.error?.code === 'string' && res.error.code.startsWith('ERR_') ? res.error.code : 'ERR_PROTOCOL') as ErrorCode;
       return finish(new MedoError(code, String(res.error?.message ?? 'the daemon refused the request'), { path }));

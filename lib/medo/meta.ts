@@ -41,7 +41,9 @@ export class TreeMeta {
     if (index !== undefined) {
       for (let i = 0; i < index.count; i++) {
         const p = index.pathAt(i);
-        if (!this.known.has(p)) this.known.set(p, index.entry(i));
+        // A path the sidecar gives twice is in the index twice, and the later entry answers (find(), as
+        // with JSON.parse): the earlier one is skipped here and in entries(), or they would disagree with get().
+        if (!this.known.has(p) && index.find(p) === i) this.known.set(p, index.entry(i));
       }
       this.index = undefined;
     }
@@ -57,6 +59,7 @@ export class TreeMeta {
     }
     for (let i = 0; i < index.count; i++) {
       const p = index.pathAt(i);
+      if (index.find(p) !== i) continue; // an earlier entry of a path given twice (see paths)
       yield [p, this.known.get(p) ?? index.entry(i)];
     }
   }

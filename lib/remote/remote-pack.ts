@@ -47,7 +47,15 @@ export class RemotePack {
   /** Bytes of the entry for `oid` as stored (compressed; a delta's own bytes), or undefined when this pack does not hold it. */
   entryBytes(oid: Buffer): number | undefined {
     const offset = this.index.lookup(oid);
-    return offset === undefined ? undefined : this.locate(offset).end - offset;
+    if (offset === undefined) return undefined;
+    const { end } = this.locate(offset);
+    // The bounds come from the server's .idx and pack list: an offset past the pack's end made this
+    // negative, and callers add these sizes up against budgets (prefetch-ahead, derived tarballs).
+    if (!(offset >= PACK_HEADER_BYTES && end > offset && end <= this.packBytes - OID_BYTES)) {
+      throw new MedoError('ERR_PACK_CORRUPT', `${this.url}: entry at offset ${offset}: bounds [${offset}, ${end}) are impossible in a pack of ${this.packBytes} bytes`,
+        { path: this.url, offset });
+    }
+    return end - offset;
   }
 
   /** The object `oid` with its deltas applied, or undefined when this pack does not hold it. */

@@ -1,7 +1,11 @@
 // The control protocol's request parser: every malformed line is an ERR_PROTOCOL naming what is wrong
 // (with the request's id when it has one); responses carry the version and id.
 import test from 'ava';
-import { PROTOCOL_VERSION, encodeResponse, parseRequest, socketPath } from '../../lib/daemon-protocol.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PROTOCOL_VERSION, encodeResponse, parseRequest, request, socketPath } from '../../lib/daemon-protocol.js';
 import { MedoError } from '../../lib/errors.js';
 
 test('well-formed requests parse to their op, with options limited to known booleans', (t) => {
@@ -47,4 +51,27 @@ test('the socket path: option, else MEDO_SOCKET, else /run/medo/medod.sock', (t)
   t.is(socketPath(undefined), '/tmp/x.sock');
   delete process.env.MEDO_SOCKET;
   t.is(socketPath(undefined), '/run/medo/medod.sock');
+});
+
+test('an id JSON cannot write back (1e999 is Infinity, written as null) is no id (found by fuzz/js daemon-protocol)', (t) => {
+  t.deepEqual(parseRequest('{"v":1,"id":1e999,"op":"status"}'), { request: { op: 'status' } });
+  const e = t.throws(() => parseRequest('{"v":1,"id":-1e999,"op":"nope"}')) as MedoError;
+  t.is(e.data.id, undefined);
+  t.deepEqual(parseRequest('{"v":1,"id":-2.5,"op":"status"}'), { id: -2.5, request: { op: 'status' } });
+});
+
+test('a response line that is JSON but not an object is ERR_PROTOCOL, not an uncaught TypeError (found by fuzz/js daemon-protocol)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'medo-protocol-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const socket = join(dir, 'medod.sock');
+  let reply = '';
+  const server = createServer((conn) => conn.once('data', () => conn.end(reply)));
+  await new Promise<void>((resolve) => server.listen(socket, resolve));
+  t.teardown(() => server.close());
+  for (const line of ['null', '1', '"ok"', 'true', '[]']) {
+    reply = `${line}\n`;
+    await t.throwsAsync(request({ op: 'status' }, { socket, timeoutMs: 5000 }), { code: 'ERR_PROTOCOL' } as never, line);
+  }
+  reply = encodeResponse(1, { result: { pid: 7 } });
+  t.deepEqual(await request({ op: 'status' }, { socket, timeoutMs: 5000 }), { pid: 7 });
 });

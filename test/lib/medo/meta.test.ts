@@ -100,6 +100,22 @@ test('any spelling of a sidecar reads as JSON.parse reads it: spacing, order, es
   t.deepEqual(TreeMeta.parse(`{${head},"paths":{},"empty_dirs":["x/y"]}`, 's').emptyDirs, new Set(['x/y']));
 });
 
+test('a path given twice: paths and entries() hold only the later entry, as get() and JSON.parse do (found by fuzz/js meta)', (t) => {
+  for (const text of [
+    '{"format": "medo-meta", "version": 1, "paths": {"a": [420, 5], "b": [420, 6], "a": [493, 7]}}',
+    '{"format": "medo-meta", "version": 2, "attrs": [[420, 6], [493, 7]], "paths": {"a": 0, "b": 0, "a": 1}}',
+    // The earlier entry is malformed: only the later one is read, so nothing fails.
+    '{"format": "medo-meta", "version": 1, "paths": {"a": [99999, 5], "b": [420, 6], "a": [493, 7]}}',
+  ]) {
+    const later = { perm: 0o755, mtimeSec: 7, mtimeNsec: 0 };
+    t.deepEqual(TreeMeta.parse(text, 'sidecar').get('a'), later, text);
+    t.deepEqual([...TreeMeta.parse(text, 'sidecar').entries()], [['b', { perm: 0o644, mtimeSec: 6, mtimeNsec: 0 }], ['a', later]], text);
+    const all = TreeMeta.parse(text, 'sidecar').paths;
+    t.deepEqual([...all], [['b', { perm: 0o644, mtimeSec: 6, mtimeNsec: 0 }], ['a', later]], text);
+    t.deepEqual([...TreeMeta.parse(TreeMeta.parse(text, 'sidecar').serialize(), 'again').paths].sort(), [...all].sort(), text);
+  }
+});
+
 test('version 2: each path names its attrs entry; any spelling reads as JSON.parse reads it, bad indices and entries by name', (t) => {
   const head = '"format": "medo-meta", "version": 2';
   const texts = [
