@@ -12,7 +12,7 @@ import { privateBuild } from './suite/build.mjs';
 import { renderChart } from './suite/chart.mjs';
 import { installSignalHandlers, lazyUnmount, mountsUnder } from './suite/cleanup.mjs';
 import { DATASET_NAMES, prepareDatasets } from './suite/datasets.mjs';
-import { localPeer, medoPeer, squashPeer } from './suite/peers.mjs';
+import { kernelSquashPeer, localPeer, medoPeer, squashPeer } from './suite/peers.mjs';
 import { log, run } from './suite/proc.mjs';
 import { renderMarkdown } from './suite/report.mjs';
 import { Runner } from './suite/runner.mjs';
@@ -85,6 +85,19 @@ for (const d of datasets) {
 // Which medo backends mount here: each is tried once on the smallest dataset.
 const fsPeers = [localPeer(), squashPeer(MNT)];
 const skipped = [];
+// The kernel's own squashfs on a loop device, where the kernel can: the physical limit for a mount.
+{
+  const probeDs = datasets.find((d) => d.name === 'python') ?? datasets[0];
+  const peer = kernelSquashPeer(MNT);
+  try {
+    const h = await peer.open(probeDs);
+    await h.close();
+    fsPeers.push(peer);
+  } catch (e) {
+    skipped.push({ backend: 'kernel-squashfs', reason: e.message.split('\n')[0] });
+    log(`kernel squashfs skipped: ${e.message.split('\n')[0]}`);
+  }
+}
 if (chosenWls.some((w) => w.kind !== 'tool')) {
   const probeDs = datasets.find((d) => d.name === 'python') ?? datasets[0];
   for (const b of backends) {

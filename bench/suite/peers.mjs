@@ -71,6 +71,36 @@ export function squashPeer(mntBase) {
   };
 }
 
+/**
+ * The same squashfs image mounted by the kernel on a loop device (issue 17's physical limit): no FUSE
+ * round trips and no user-space server, so no pid to sample. Needs the kernel's squashfs and loop support.
+ */
+export function kernelSquashPeer(mntBase) {
+  const mnt = join(mntBase, 'kernel-squashfs');
+  return {
+    name: 'kernel-squashfs', label: 'kernel squashfs (loop)', kind: 'mount',
+    backing: (ds) => [ds.image],
+    async open(ds) {
+      mkdirSync(mnt, { recursive: true });
+      lazyUnmount(mnt);
+      const untrack = track({ kill: () => lazyUnmount(mnt) });
+      const t0 = performance.now();
+      await new Promise((res, rej) => execFile('mount', ['-t', 'squashfs', '-o', 'loop,ro', ds.image, mnt], { timeout: READY_TIMEOUT_MS },
+        (e, _o, se) => (e ? rej(new Error(`mount -t squashfs: ${e.message} ${se}`)) : res())));
+      const mountMs = performance.now() - t0;
+      return {
+        root: mnt, mountMs,
+        async close() {
+          // umount of a loop mount set up by mount(8) also frees its loop device (autoclear).
+          await new Promise((res) => execFile('umount', [mnt], { timeout: EXIT_TIMEOUT_MS }, () => res()));
+          if (isMounted(mnt)) lazyUnmount(mnt);
+          untrack();
+        },
+      };
+    },
+  };
+}
+
 export function medoPeer(backend, build, mntBase) {
   const mnt = join(mntBase, `medo-${backend}`);
   return {
