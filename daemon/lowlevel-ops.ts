@@ -49,6 +49,15 @@ const PREFETCH_FILE_MAX = 128 << 10;
 const PREFETCH_DIR_MAX = 8 << 20;
 const PREFETCHED_DIRS_KEPT = 100_000;
 /**
+ * A walk that reads (tar, cp -r, a build): when a file was read within the last WALK_LISTINGS directory
+ * listings, a directory's small files are pushed as soon as it is listed, ahead of the reads the walk
+ * will make of them (the kernel's readdir order is the order they come in). A walk that only lists and
+ * stats (find, ls -R) reads nothing and is never given pages it would not use.
+ */
+const WALK_LISTINGS = 2;
+/** Bytes of small files pushed in one go, between yields to the requests waiting. */
+const PUSH_RUN_BYTES = 256 << 10;
+/**
  * A streamed read of a very large file that jumps ahead pushes what it passes over into the page cache
  * (inflate-cursor.ts), so random reads cost one pass of inflate. While the push queue is full (16 MiB) the
  * read waits, 1 ms at a time, at most SPILL_WAIT_MS in all; after that the rest is not pushed and the
@@ -82,6 +91,9 @@ export class LowLevelOps {
   private released = false;
   /** Directories whose files were pushed (or are being pushed) into the page cache, by path. */
   private readonly prefetched = new Set<string>();
+  /** Directory listings begun so far, and how many had begun at the last file read (WALK_LISTINGS). */
+  private listingsBegun = 0;
+  private readAtListing = -Infinity;
 
   constructor(private readonly native: ReplyFunctions, private handle: unknown, private source: MountSource,
     private readonly log: Logger, private readonly counters?: MountCounters, private readonly prefetch = true) {
@@ -227,6 +239,7 @@ export class LowLevelOps {
   }
 
   private read(id: number, ino: number, size: number, offset: number): void {
+    this.readAtListing = this.listingsBegun;
     this.answer(id, 'read', ino, () => {
       const n = this.node(ino);
       if (n.kind === 'dir') throw new FsError('EISDIR');
@@ -272,7 +285,11 @@ export class LowLevelOps {
     const path = this.paths[ino];
     if (path === undefined) return;
     const cut = path.lastIndexOf('/');
-    const dir = cut < 0 ? '' : path.slice(0, cut);
+    this.prefetchDir(cut < 0 ? '' : path.slice(0, cut), ino);
+  }
+
+  /** Pushes the small files of `dir` the kernel knows (but `except`) into the page cache, once per directory. */
+  private prefetchDir(dir: string, except?: number): void {
     if (this.prefetched.has(dir)) return;
     if (this.prefetched.size >= PREFETCHED_DIRS_KEPT) this.prefetched.clear();
     this.prefetched.add(dir);
@@ -282,21 +299,28 @@ export class LowLevelOps {
     } catch {
       return;
     }
-    const known = (entries ?? []).filter((e) => e.kind === 'file' && e.ino !== ino && this.paths[e.ino] !== undefined);
+    const known = (entries ?? []).filter((e) => e.kind === 'file' && e.ino !== except && this.paths[e.ino] !== undefined);
     if (known.length > 0) void this.pushFiles(known);
   }
 
   /** One file at a time, each after the requests already waiting (setImmediate runs after I/O callbacks). */
   private async pushFiles(entries: DirEntry[]): Promise<void> {
     let budget = PREFETCH_DIR_MAX;
+    // Small files in runs of PUSH_RUN_BYTES between yields: a reader walking the directory asks for the
+    // next file a few tens of microseconds after the last, so a yield per file lets it overtake the pushes.
+    let run = 0;
     for (const e of entries) {
-      await new Promise((resolve) => setImmediate(resolve));
+      if (run >= PUSH_RUN_BYTES || run === 0) {
+        await new Promise((resolve) => setImmediate(resolve));
+        run = 1;
+      }
       if (this.released || budget <= 0) return;
       try {
         const n = e.node();
         const size = n.size;
         if (size === 0 || size > PREFETCH_FILE_MAX || size > budget) continue;
         budget -= size;
+        run += size;
         // store() copies the bytes before it returns, so readNow's reused buffer is safe here.
         this.native.store(this.handle, n.ino, 0, this.source.readNow?.(n) ?? await this.source.read(n, 0, size));
       } catch {
@@ -371,7 +395,13 @@ export class LowLevelOps {
       });
       this.native.replyDir(this.handle, id, plus, size, first, out, names.length);
       // The kernel asks until it gets an empty answer: the listing is done with then.
-      if (names.length === 0) this.listings.delete(ino);
+      if (names.length === 0) {
+        this.listings.delete(ino);
+        // Asked again after the last entries, the kernel holds every entry's inode (readdirplus linked them
+        // before the reader's next getdents): a reading walk gets the files pushed now. Not sooner: a push
+        // for an inode the kernel has not linked yet is dropped.
+        if (plus && this.prefetch && this.listingsBegun - this.readAtListing <= WALK_LISTINGS) this.prefetchDir(dirPath);
+      } else if (first === 0) this.listingsBegun++;
     });
   }
 

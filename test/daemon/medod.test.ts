@@ -142,6 +142,40 @@ test('directory prefetch: after one file of a directory is read, its siblings ar
   t.true(reads <= Math.floor((names.length - 1) / 10), `${reads} of ${names.length - 1} siblings needed a read request`);
 });
 
+test('a reading walk: a directory listed soon after a read has its small files pushed when it is listed', async (t) => {
+  if (chooseBackend().backend !== 'lowlevel') return t.pass('the libfuse 2 backend has no prefetch');
+  const { d, mnts: [a] } = await setup(t, 1);
+  await d.request({ op: 'mount', source: fx.treeptr, mountpoint: a! });
+  const ops = async (): Promise<Record<string, number>> => (await d.status()).mounts[0]!.counters.ops;
+  const settled = async (): Promise<number> => {
+    // The pushes run after the listing is answered: wait until the count stops moving.
+    let last = -1;
+    for (let i = 0; i < 200; i++) {
+      const now = (await ops()).prefetch ?? 0;
+      if (now === last && now > 0) return now;
+      last = now;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    return last;
+  };
+  // A walk that only lists (find, ls -R) is given nothing.
+  for (const dir of ['names', 'same', 'bin']) await readdir(join(a!, dir));
+  await d.status();
+  t.is((await ops()).prefetch ?? 0, 0, 'listing alone pushes nothing');
+  // A walk that reads: one file, then the next directory it lists.
+  t.is(await readFile(join(a!, 'shared', 'doc.txt'), 'utf8'), 'doc\n');
+  const many = join(a!, 'many');
+  const names = (await readdir(many)).sort();
+  t.is(names.length, 300);
+  const pushed = await settled();
+  t.true(pushed >= names.length, `${pushed} pushed: the 300 files of many/ when it was listed`);
+  const before = await ops();
+  for (const [i, name] of names.entries()) t.is(await readFile(join(many, name), 'utf8'), `file ${i}\n`, name);
+  // As in the test above: a pushed page may be reclaimed first under memory pressure, so nine in ten.
+  const reads = (await ops()).read! - (before.read ?? 0);
+  t.true(reads <= Math.floor(names.length / 10), `${reads} of ${names.length} files needed a read request`);
+});
+
 test('a second daemon on the same socket refuses to start', async (t) => {
   const { dir } = await setup(t, 0);
   const err = await t.throwsAsync(startDaemon(dir));
