@@ -21,6 +21,7 @@ import { expandTargets } from '../medo/expand.js';
 import { JsonChecker } from '../medo/json-check.js';
 import type { Target } from '../medo/resolve-target.js';
 import { verifyTargets } from '../medo/verify-dir.js';
+import { announceAdd } from './lock.js';
 import type { ObjectStore } from '../store.js';
 
 export const FORMS_DIR = join('derived', 'forms');
@@ -134,6 +135,9 @@ export async function derive(req: DeriveRequest): Promise<DerivedRecord> {
   if (tree === undefined) throw new MedoError('ERR_USAGE', `${req.target.file} names a blob: derived forms are of trees`, { path: req.target.file });
   const formsDir = join(req.siloRoot, FORMS_DIR);
   mkdirSync(formsDir, { recursive: true });
+  // Announced as a running add: `silo gc --prune` spares what was written since it began, its scratch
+  // directory included, however long the expand and the tool take.
+  const announced = announceAdd(req.siloRoot, `silo derive ${req.form} ${req.target.file}`);
   const scratch = mkdtempSync(join(formsDir, '.derive-'));
   try {
     const src = join(scratch, 'tree');
@@ -159,6 +163,7 @@ export async function derive(req: DeriveRequest): Promise<DerivedRecord> {
     return record;
   } finally {
     rmSync(scratch, { recursive: true, force: true });
+    announced.release();
   }
 }
 
