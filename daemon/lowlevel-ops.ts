@@ -24,7 +24,8 @@ export interface ReplyFunctions {
   replyXattrSize(h: unknown, id: number, size: number): void;
   replyReadlink(h: unknown, id: number, target: string): void;
   replyStatfs(h: unknown, id: number, blocks: number, files: number, bsize: number, namemax: number): void;
-  replyDir(h: unknown, id: number, plus: boolean, size: number, firstIndex: number, entries: Uint8Array, count: number): void;
+  /** `dirIno` and `last` (this chunk ends the listing): the addon then answers the request past the end itself (OP.LISTED). */
+  replyDir(h: unknown, id: number, plus: boolean, size: number, firstIndex: number, entries: Uint8Array, count: number, dirIno: number, last: boolean): void;
   store(h: unknown, ino: number, offset: number, bytes: Uint8Array): boolean;
   stored(h: unknown): number;
   storeQueued(h: unknown): number;
@@ -33,9 +34,11 @@ export interface ReplyFunctions {
 
 export const OP = {
   INIT: 1, EXIT: 2, LOOKUP: 3, GETATTR: 4, READLINK: 5, READ: 6, READDIR: 7, READDIRPLUS: 8, GETXATTR: 9, LISTXATTR: 10, STATFS: 11,
+  /** The addon answered the request past a listing's end (replyDir's `last`): nothing to answer, only to know. */
+  LISTED: 12,
 } as const;
 
-const OP_NAMES = ['', 'init', 'exit', 'lookup', 'getattr', 'readlink', 'read', 'readdir', 'readdirplus', 'getxattr', 'listxattr', 'statfs'];
+const OP_NAMES = ['', 'init', 'exit', 'lookup', 'getattr', 'readlink', 'read', 'readdir', 'readdirplus', 'getxattr', 'listxattr', 'statfs', 'listed'];
 const TYPE_BITS = { dir: constants.S_IFDIR, file: constants.S_IFREG, symlink: constants.S_IFLNK } as const;
 const BLOCK = 4096;
 /** Directory listings kept between the chunks of one `readdir` (the kernel asks for a buffer at a time). */
@@ -145,6 +148,7 @@ export class LowLevelOps {
     const name = OP_NAMES[op] ?? `op ${op}`;
     this.counters?.op(name);
     if (this.tracing) this.log.trace({ op: name, ino, a, b }, 'op');
+    if (op === OP.LISTED) return this.released ? undefined : this.listed(ino, a === 1);
     if (this.released) return this.native.replyErr(this.handle, id, -toErrno(new FsError('EIO')).errno);
     try {
       switch (op) {
@@ -329,6 +333,17 @@ export class LowLevelOps {
     }
   }
 
+  /**
+   * A listing has been answered to its end. Asked past the end, the kernel holds every entry's inode
+   * (readdirplus linked them before the reader's next getdents): a reading walk gets the files pushed now.
+   * Not sooner: a push for an inode the kernel has not linked yet is dropped.
+   */
+  private listed(ino: number, plus: boolean): void {
+    this.listings.delete(ino);
+    const dirPath = this.paths[ino];
+    if (dirPath !== undefined && plus && this.prefetch && this.listingsBegun - this.readAtListing <= WALK_LISTINGS) this.prefetchDir(dirPath);
+  }
+
   private listing(ino: number): Listing {
     let l = this.listings.get(ino);
     if (l !== undefined) return l;
@@ -393,15 +408,13 @@ export class LowLevelOps {
         bytes.copy(out, pos + header);
         pos += header + bytes.length;
       });
-      this.native.replyDir(this.handle, id, plus, size, first, out, names.length);
+      // A chunk that holds the rest of the listing: the addon answers the kernel's next request, past the
+      // end, itself, and tells us (OP.LISTED).
+      const last = names.length > 0 && first + names.length === l.names.length;
+      this.native.replyDir(this.handle, id, plus, size, first, out, names.length, ino, last);
+      if (first === 0 && names.length > 0) this.listingsBegun++;
       // The kernel asks until it gets an empty answer: the listing is done with then.
-      if (names.length === 0) {
-        this.listings.delete(ino);
-        // Asked again after the last entries, the kernel holds every entry's inode (readdirplus linked them
-        // before the reader's next getdents): a reading walk gets the files pushed now. Not sooner: a push
-        // for an inode the kernel has not linked yet is dropped.
-        if (plus && this.prefetch && this.listingsBegun - this.readAtListing <= WALK_LISTINGS) this.prefetchDir(dirPath);
-      } else if (first === 0) this.listingsBegun++;
+      if (names.length === 0) this.listed(ino, plus);
     });
   }
 

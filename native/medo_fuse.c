@@ -4,8 +4,9 @@
 // into JavaScript. Here the kernel is told, at FUSE_INIT, that open and opendir need no answer
 // (FUSE_CAP_NO_OPEN_SUPPORT / NO_OPENDIR_SUPPORT: it then keeps page and readdir caches across opens), that
 // symlinks may be cached, and directories are listed with attributes (readdirplus); forget, release and
-// names outside the user.* xattr namespace are answered here. What crosses into JavaScript is what needs
-// the tree: lookup, getattr, readlink, read, readdir, statfs and user.* xattrs.
+// names outside the user.* xattr namespace are answered here, and so is the request past the end of a
+// listing JavaScript has sent whole (listing_ended). What crosses into JavaScript is what needs the tree:
+// lookup, getattr, readlink, read, readdir, statfs and user.* xattrs.
 //
 // Threads: one thread per mount runs fuse_session_loop (all signals blocked, so Node's handlers stay on
 // the main thread). It copies each request into a message and hands it to JavaScript through a
@@ -35,8 +36,20 @@
 
 enum {
   OP_INIT = 1, OP_EXIT, OP_LOOKUP, OP_GETATTR, OP_READLINK, OP_READ, OP_READDIR, OP_READDIRPLUS,
-  OP_GETXATTR, OP_LISTXATTR, OP_STATFS,
+  OP_GETXATTR, OP_LISTXATTR, OP_STATFS, OP_LISTED,
 };
+
+/*
+ * Where each directory's listing ends, once JavaScript has sent all of it: the kernel asks once more, at
+ * that offset, and gets its empty answer here instead of a crossing into JavaScript (half the requests of
+ * a fresh walk of small directories). JavaScript hears of it afterwards (OP_LISTED, nothing to answer).
+ * A small table by inode number; a slot taken by another directory only sends that request the long way.
+ */
+#define EOF_SLOTS 4096
+typedef struct {
+  uint64_t ino;
+  int64_t off;
+} listing_end_t;
 
 #define INDEX_BITS 24
 #define INDEX_SPAN ((uint32_t)1 << INDEX_BITS)
@@ -79,6 +92,7 @@ typedef struct {
   struct store_item* store_tail;
   size_t store_bytes;
   double stores_done; /* pushes the kernel took, under `lock` */
+  listing_end_t ends[EOF_SLOTS]; /* under `lock` */
 } mount_t;
 
 typedef struct read_span {
@@ -264,14 +278,29 @@ static void ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
   post(fuse_req_userdata(req), OP_READ, req, ino, size, off, NULL);
 }
 
+/* Answers the request past a listing's last entry here (1), or leaves it to JavaScript (0). */
+static int listing_ended(mount_t* m, fuse_req_t req, fuse_ino_t ino, off_t off, int plus) {
+  listing_end_t* e = &m->ends[ino % EOF_SLOTS];
+  pthread_mutex_lock(&m->lock);
+  int ended = e->ino == ino && e->off == off;
+  if (ended) e->ino = 0;
+  pthread_mutex_unlock(&m->lock);
+  if (!ended) return 0;
+  fuse_reply_buf(req, NULL, 0);
+  post(m, OP_LISTED, NULL, ino, (uint64_t)plus, off, NULL);
+  return 1;
+}
+
 static void ll_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info* fi) {
   (void)fi;
-  post(fuse_req_userdata(req), OP_READDIR, req, ino, size, off, NULL);
+  mount_t* m = fuse_req_userdata(req);
+  if (!listing_ended(m, req, ino, off, 0)) post(m, OP_READDIR, req, ino, size, off, NULL);
 }
 
 static void ll_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info* fi) {
   (void)fi;
-  post(fuse_req_userdata(req), OP_READDIRPLUS, req, ino, size, off, NULL);
+  mount_t* m = fuse_req_userdata(req);
+  if (!listing_ended(m, req, ino, off, 1)) post(m, OP_READDIRPLUS, req, ino, size, off, NULL);
 }
 
 static void ll_statfs(fuse_req_t req, fuse_ino_t ino) {
@@ -601,7 +630,12 @@ static napi_value js_inval_inode(napi_env env, napi_callback_info info) {
   mount_t* m = get_mount(env, argv[0]);
   if (m == NULL) return NULL;
   int res = -ENOTCONN;
-  if (m->se != NULL && !m->destroyed) res = fuse_lowlevel_notify_inval_inode(m->se, (fuse_ino_t)get_double(env, argv[1]), 0, 0);
+  fuse_ino_t ino = (fuse_ino_t)get_double(env, argv[1]);
+  // A directory listed again may end elsewhere.
+  pthread_mutex_lock(&m->lock);
+  if (m->ends[ino % EOF_SLOTS].ino == ino) m->ends[ino % EOF_SLOTS].ino = 0;
+  pthread_mutex_unlock(&m->lock);
+  if (m->se != NULL && !m->destroyed) res = fuse_lowlevel_notify_inval_inode(m->se, ino, 0, 0);
   napi_value out;
   napi_create_int32(env, res, &out);
   return out;
@@ -857,13 +891,14 @@ static napi_value js_reply_statfs(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-// replyDir(handle, id, plus, size, firstIndex, entries, count): entries packed by daemon/fuse-lowlevel.ts
+// replyDir(handle, id, plus, size, firstIndex, entries, count, dirIno, last): entries packed by daemon/lowlevel-ops.ts
 // (DIRENT_HEADER bytes then the name, per entry): f64 ino, u32 mode, u32 nlink, f64 size, f64 mtimeSec,
 // u32 mtimeNsec, u16 nameLength. Entry i gets offset firstIndex + i + 1; as many as fit in `size` are sent.
-// With `plus`, nlink 0 means no attributes: the entry goes out as a plain name.
+// With `plus`, nlink 0 means no attributes: the entry goes out as a plain name. `dirIno` and `last` (the
+// chunk ends the listing) let the next request, past the end, be answered here (listing_ended).
 #define DIRENT_HEADER 38
 static napi_value js_reply_dir(napi_env env, napi_callback_info info) {
-  ARGS(7);
+  ARGS(9);
   TAKE_REQ(1);
   bool plus = false;
   napi_get_value_bool(env, argv[2], &plus);
@@ -880,7 +915,8 @@ static napi_value js_reply_dir(napi_env env, napi_callback_info info) {
   }
   size_t used = 0, pos = 0;
   char name[4096];
-  for (uint32_t i = 0; i < count && pos + DIRENT_HEADER <= len; i++) {
+  uint32_t i = 0;
+  for (; i < count && pos + DIRENT_HEADER <= len; i++) {
     double ino, fsize, mtime_sec;
     uint32_t mode, nlink, mtime_nsec;
     uint16_t name_len;
@@ -920,6 +956,22 @@ static napi_value js_reply_dir(napi_env env, napi_callback_info info) {
     }
     if (n > size - used) break;
     used += n;
+  }
+  // Where this listing ends, when this chunk holds the rest of it and all of it went out (and none of
+  // it when it does not: a slot left from an earlier listing of the directory must not cut this one).
+  double dir_ino = argc > 7 ? get_double(env, argv[7]) : 0;
+  bool last = false;
+  if (argc > 8) napi_get_value_bool(env, argv[8], &last);
+  if (dir_ino > 0) {
+    listing_end_t* e = &m->ends[(uint64_t)dir_ino % EOF_SLOTS];
+    pthread_mutex_lock(&m->lock);
+    if (last && i == count && count > 0) {
+      e->ino = (uint64_t)dir_ino;
+      e->off = (int64_t)(first + count);
+    } else if (e->ino == (uint64_t)dir_ino) {
+      e->ino = 0;
+    }
+    pthread_mutex_unlock(&m->lock);
   }
   fuse_reply_buf(req, buf, used);
   free(buf);

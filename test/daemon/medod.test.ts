@@ -162,6 +162,9 @@ test('a reading walk: a directory listed soon after a read has its small files p
   for (const dir of ['names', 'same', 'bin']) await readdir(join(a!, dir));
   await d.status();
   t.is((await ops()).prefetch ?? 0, 0, 'listing alone pushes nothing');
+  // Each listing fit in one answer: the kernel's request past its end was answered by the addon itself.
+  t.is((await ops()).listed, 3, 'three listings ended in the addon');
+  t.is((await ops()).readdirplus, 3, 'one crossing each');
   // A walk that reads: one file, then the next directory it lists.
   t.is(await readFile(join(a!, 'shared', 'doc.txt'), 'utf8'), 'doc\n');
   const many = join(a!, 'many');
