@@ -37,9 +37,18 @@ export interface NativeHelpers {
  * and from dist/lib/: look upward for build/.
  */
 export function findAddon(name: string): string | undefined {
+  return findUpward(join('build', 'Release', `${name}.node`));
+}
+
+/**
+ * `rel` (a path from the checkout's root, like dist/lib/silo/delta-worker-entry.cjs) in the nearest
+ * directory above this module that has it. The code runs from the sources (under tsx), from dist/lib/,
+ * and bundled into dist/cli/medo.bundle.mjs: each finds the same files this way.
+ */
+export function findUpward(rel: string): string | undefined {
   let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 4; i++) {
-    const candidate = join(dir, 'build', 'Release', `${name}.node`);
+  for (let i = 0; i < 5; i++) {
+    const candidate = join(dir, rel);
     if (existsSync(candidate)) return candidate;
     dir = dirname(dir);
   }

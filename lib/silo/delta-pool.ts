@@ -6,6 +6,7 @@ import { existsSync, unlinkSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findUpward } from '../native.js';
 import { Piscina } from 'piscina';
 import { MedoError, type ErrorCode } from '../errors.js';
 import { tempPathFor } from '../io/atomic-write.js';
@@ -22,11 +23,9 @@ const MIN_THREADED_BYTES = 4 << 20;
 export type FinishedSlice = Extract<DeltaSearchOutcome, { ok: true }>;
 
 function findWorkerFile(): string | undefined {
-  for (const rel of ['./delta-worker-entry.cjs', '../../dist/lib/silo/delta-worker-entry.cjs']) {
-    const path = fileURLToPath(new URL(rel, import.meta.url));
-    if (existsSync(path)) return path;
-  }
-  return undefined;
+  // Beside this module (dist/), else the compiled one above it (from the sources, or from the bundle).
+  const here = fileURLToPath(new URL('./delta-worker-entry.cjs', import.meta.url));
+  return existsSync(here) ? here : findUpward('dist/lib/silo/delta-worker-entry.cjs');
 }
 
 /** Cuts `objects` into at most `n` runs of about equal size, each starting where the name hash changes. */

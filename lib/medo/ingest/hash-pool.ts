@@ -12,6 +12,7 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { findUpward } from '../../native.js';
 import { Piscina } from 'piscina';
 import { MedoError, type ErrorCode } from '../../errors.js';
 import type { PackWriter } from '../../git/pack-writer.js';
@@ -40,11 +41,9 @@ const MAX_INFLIGHT_BYTES = 256 << 20;
 
 /** The compiled worker, or undefined when there is none to run (see the header comment). */
 export function findWorkerFile(): string | undefined {
-  for (const rel of ['./hash-worker-entry.cjs', '../../../dist/lib/medo/ingest/hash-worker-entry.cjs']) {
-    const path = fileURLToPath(new URL(rel, import.meta.url));
-    if (existsSync(path)) return path;
-  }
-  return undefined;
+  // Beside this module (dist/), else the compiled one above it (from the sources, or from the bundle).
+  const here = fileURLToPath(new URL('./hash-worker-entry.cjs', import.meta.url));
+  return existsSync(here) ? here : findUpward('dist/lib/medo/ingest/hash-worker-entry.cjs');
 }
 
 export class BlobHasher {

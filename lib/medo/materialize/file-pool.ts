@@ -8,6 +8,7 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { findUpward } from '../../native.js';
 import { Piscina } from 'piscina';
 import { MedoError, type ErrorCode } from '../../errors.js';
 import { FILE_PROTOCOL, runFileTask, type FileItem, type FileOutcome, type FileResult, type FileTask } from './file-worker.js';
@@ -15,11 +16,9 @@ import { FILE_PROTOCOL, runFileTask, type FileItem, type FileOutcome, type FileR
 const BATCH_ITEMS = 128;
 
 export function findFileWorker(): string | undefined {
-  for (const rel of ['./file-worker-entry.cjs', '../../../dist/lib/medo/materialize/file-worker-entry.cjs']) {
-    const path = fileURLToPath(new URL(rel, import.meta.url));
-    if (existsSync(path)) return path;
-  }
-  return undefined;
+  // Beside this module (dist/), else the compiled one above it (from the sources, or from the bundle).
+  const here = fileURLToPath(new URL('./file-worker-entry.cjs', import.meta.url));
+  return existsSync(here) ? here : findUpward('dist/lib/medo/materialize/file-worker-entry.cjs');
 }
 
 /**
