@@ -48,6 +48,18 @@ export class MedoError extends Error {
   }
 }
 
+/** An error as a worker thread sends it back: classes do not cross a thread boundary, so it goes as data. */
+export interface ErrorAsData {
+  code: ErrorCode | string;
+  message: string;
+  data: ErrorData;
+}
+
+/** The error a worker sent (ErrorAsData): a MedoError gets its class back; a system error (ENOSPC, EIO) its code. */
+export function errorFromData({ code, message, data }: ErrorAsData): Error {
+  return code.startsWith('ERR_') ? new MedoError(code as ErrorCode, message, data) : Object.assign(new Error(message), { code, path: data.path });
+}
+
 export function isMedoError(e: unknown): e is MedoError {
   return typeof e === 'object' && e !== null && typeof (e as { code?: unknown }).code === 'string' &&
     (e as { code: string }).code.startsWith('ERR_') && 'data' in e;

@@ -61,13 +61,6 @@ static int64_t reference_apply(const uint8_t* base, size_t base_len, const uint8
   return o == out_len ? 0 : MEDO_DELTA_RESULT_SHORT;
 }
 
-int LLVMFuzzerInitialize(int* argc, char*** argv) {
-  (void)argc;
-  (void)argv;
-  read_selftest();
-  return 0;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   pair_t p;
   if (!split_pair(data, size, &p)) return 0;

@@ -90,13 +90,6 @@ static int64_t encode(const int32_t* index, const uint8_t* base, size_t base_len
   return n;
 }
 
-int LLVMFuzzerInitialize(int* argc, char*** argv) {
-  (void)argc;
-  (void)argv;
-  read_selftest();
-  return 0;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 4) return 0;
   uint8_t options = data[3];

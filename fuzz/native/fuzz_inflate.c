@@ -117,13 +117,6 @@ static void check_deflated(const uint8_t* data, size_t len, int level, uint32_t 
   free(got);
 }
 
-int LLVMFuzzerInitialize(int* argc, char*** argv) {
-  (void)argc;
-  (void)argv;
-  read_selftest();
-  return 0;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 5) return 0;
   unsigned mode = data[0];

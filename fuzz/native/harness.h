@@ -27,6 +27,14 @@ static inline void read_selftest(void) {
   selftest = v != NULL && v[0] == '1';
 }
 
+// Each target is its own program, built from one .c file that includes this header once.
+int LLVMFuzzerInitialize(int* argc, char*** argv) {
+  (void)argc;
+  (void)argv;
+  read_selftest();
+  return 0;
+}
+
 static inline uint32_t read_u32le(const uint8_t* p) {
   return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }

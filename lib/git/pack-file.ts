@@ -6,7 +6,7 @@
 // count, the entries, then the SHA-1 of everything before it.
 import { MedoError, readingObject } from '../errors.js';
 import { inflateExact, type InflateFailure } from '../inflate.js';
-import { FileSource, isReadFailure, type RandomAccess } from '../io/random-access.js';
+import { FileSource, isReadFailure, readBounded, type RandomAccess } from '../io/random-access.js';
 import { LruCache } from '../lru-cache.js';
 import { OID_BYTES, oidFromBytes, type ObjectType } from '../oid.js';
 import { applyDelta } from './delta.js';
@@ -269,15 +269,7 @@ export class PackFile {
     let want = Math.min(avail, size + (size >>> 9) + 64);
     for (;;) {
       // The bytes are inflated at once and dropped, so they go into the source's reused buffer.
-      let bytes: Buffer;
-      try {
-        bytes = this.pack.peek(start, want);
-      } catch (e) {
-        // The disk failed a read that ran past the entry: its own bytes alone may still read.
-        const own = this.entryEnd(offset) - start;
-        if (!isReadFailure(e) || own >= want) throw e;
-        bytes = this.pack.peek(start, own);
-      }
+      const bytes = readBounded((n) => this.pack.peek(start, n), want, () => this.entryEnd(offset) - start);
       const r = inflateExact(bytes, size, into);
       if (typeof r !== 'string') return r.data;
       if (r === 'short-input' && want < avail) {

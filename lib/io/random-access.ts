@@ -212,3 +212,18 @@ export function isReadFailure(e: unknown): boolean {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
   return typeof code === 'string' && /^E[A-Z0-9]+$/.test(code);
 }
+
+/**
+ * `read(want)`; when the system fails it (isReadFailure) and the bytes that matter end sooner -- `own()`,
+ * worked out only then: a pack entry's end --, `read(own())` instead. Readers of packs read a little past
+ * an entry (its deflated length is not recorded), and a bad stretch past it must not cost the entry.
+ */
+export function readBounded(read: (length: number) => Buffer, want: number, own: () => number | undefined): Buffer {
+  try {
+    return read(want);
+  } catch (e) {
+    const n = isReadFailure(e) ? own() : undefined;
+    if (n === undefined || n <= 0 || n >= want) throw e;
+    return read(n);
+  }
+}

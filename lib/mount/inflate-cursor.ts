@@ -7,7 +7,7 @@
 // caller can put it in the kernel's page cache and a random reader pays for one pass of inflate, not one per read.
 import { createGunzip, createInflate, type Gunzip, type Inflate } from 'node:zlib';
 import { MedoError } from '../errors.js';
-import { isReadFailure } from '../io/random-access.js';
+import { readBounded } from '../io/random-access.js';
 import type { Deflated } from './object-location.js';
 
 const FEED_BYTES = 1 << 20;
@@ -156,19 +156,13 @@ export class InflateCursor {
       if (failure !== undefined) throw this.corrupt(`bad zlib data (${failure.message})`, failure);
       return;
     }
-    let n = Math.min(FEED_BYTES, this.entry.dataEnd - this.srcPos);
-    let chunk: Buffer;
-    try {
-      // Copy: the pack reader may hand out a shared page buffer, and zlib holds the chunk until it is consumed.
-      chunk = Buffer.from(this.entry.src.read(this.srcPos, n));
-    } catch (e) {
-      // The disk failed a read that ran past the entry (dataEnd is the pack's end): read up to its end.
-      const own = this.entry.entryEnd === undefined ? n : this.entry.entryEnd() - this.srcPos;
-      if (!isReadFailure(e) || own >= n || own <= 0) throw e;
-      n = own;
-      chunk = Buffer.from(this.entry.src.read(this.srcPos, n));
-    }
-    this.srcPos += n;
+    const { src, entryEnd } = this.entry;
+    const at = this.srcPos;
+    // dataEnd is the pack's end: a failed read that ran past the entry is read again up to its end.
+    // Copy: the pack reader may hand out a shared page buffer, and zlib holds the chunk until it is consumed.
+    const chunk = Buffer.from(readBounded((n) => src.read(at, n), Math.min(FEED_BYTES, this.entry.dataEnd - at),
+      () => (entryEnd === undefined ? undefined : entryEnd() - at)));
+    this.srcPos += chunk.length;
     // On bad data zlib emits 'error' and may never call the write callback: wait for whichever comes first.
     await new Promise<void>((resolve) => {
       const onError = (): void => resolve();

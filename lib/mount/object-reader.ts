@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { MedoError, isMedoError } from '../errors.js';
 import { MODE_GITLINK, MODE_TREE, parseTree, type TreeEntry } from '../git/tree.js';
 import { inflateExact } from '../inflate.js';
-import { isReadFailure } from '../io/random-access.js';
+import { readBounded } from '../io/random-access.js';
 import { LruCache } from '../lru-cache.js';
 import type { ObjectStore } from '../store.js';
 import { InflateCursor, type Spill } from './inflate-cursor.js';
@@ -383,13 +383,8 @@ export async function inflateWhole(d: Deflated, oid: string): Promise<Buffer> {
  * own bytes alone: a bad stretch of disk then costs only the objects stored on it.
  */
 function readOwn(d: Deflated, want: number, how: 'read' | 'peek'): Buffer {
-  try {
-    return how === 'read' ? d.src.read(d.dataStart, want) : d.src.peek(d.dataStart, want);
-  } catch (e) {
-    const own = d.entryEnd === undefined ? want : d.entryEnd() - d.dataStart;
-    if (!isReadFailure(e) || own >= want) throw e;
-    return how === 'read' ? d.src.read(d.dataStart, own) : d.src.peek(d.dataStart, own);
-  }
+  const read = (n: number): Buffer => (how === 'read' ? d.src.read(d.dataStart, n) : d.src.peek(d.dataStart, n));
+  return readBounded(read, want, () => (d.entryEnd === undefined ? undefined : d.entryEnd() - d.dataStart));
 }
 
 /**

@@ -2,14 +2,14 @@
 // in over HTTP (browser/silo-reader.js), and the catalog of .treeptr files it shows. A silo holds no
 // .treeptr files (they live in git, in medo directories), so `silo publish --browser --medo DIR` records
 // each one found below DIR, with its git history where DIR is in a git repository.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { MedoError, isMedoError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { MedoDir } from '../medo/medo-dir.js';
 import { treeptrLog, type LogEntry } from '../medo/treeptr-log.js';
 import { readTreeptr, type Treeptr } from '../medo/treeptr.js';
+import { findUpward } from '../native.js';
 
 export const BROWSER_DIR = 'browse';
 export const CATALOG_FORMAT = 'medo-browser-catalog';
@@ -34,13 +34,9 @@ export interface Catalog {
 
 /** The browser/ directory of this installation (dist/lib/silo/ and lib/silo/ are at different depths). */
 function browserSource(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'browser', 'silo-reader.js'))) return join(dir, 'browser');
-    const up = dirname(dir);
-    if (up === dir) throw new MedoError('ERR_INTERNAL', 'the silo browser\'s files (browser/) are missing from this installation');
-    dir = up;
-  }
+  const reader = findUpward(join('browser', 'silo-reader.js'));
+  if (reader === undefined) throw new MedoError('ERR_INTERNAL', 'the silo browser\'s files (browser/) are missing from this installation');
+  return dirname(reader);
 }
 
 /** Every .treeptr of each medo directory, with its history. */

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findUpward } from '../native.js';
 import { Piscina } from 'piscina';
-import { MedoError, type ErrorCode } from '../errors.js';
+import { MedoError, errorFromData } from '../errors.js';
 import { tempPathFor } from '../io/atomic-write.js';
 import { DELTA_PROTOCOL, searchDeltas, type DeltaParams, type DeltaSearchOutcome, type DeltaSearchTask, type PlannedObject } from './delta-search.js';
 
@@ -82,8 +82,7 @@ export async function runDeltaSearch(siloPath: string, objects: readonly Planned
   if (failed !== undefined || outcomes.length < tasks.length) {
     for (const o of outcomes) if (o.ok) discard(o.fragment);
     const e = failed !== undefined && !failed.ok ? failed.error : { code: 'ERR_INTERNAL', message: 'delta search stopped early', data: {} };
-    // MedoErrors get their class back; system errors (ENOSPC, EIO...) stay what they were, with their code.
-    throw e.code.startsWith('ERR_') ? new MedoError(e.code as ErrorCode, e.message, e.data) : Object.assign(new Error(e.message), { code: e.code });
+    throw errorFromData(e);
   }
   return outcomes as FinishedSlice[];
 }

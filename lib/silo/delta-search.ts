@@ -10,7 +10,7 @@
 // is read back and checked against its id before it is used, and every delta is applied once and
 // compared with its target before it is written, so an encoder fault can cost space but never data.
 import { deflateTight } from '../deflate.js';
-import { MedoError, isMedoError, type ErrorCode, type ErrorData } from '../errors.js';
+import { MedoError, isMedoError, type ErrorAsData } from '../errors.js';
 import { applyDelta } from '../git/delta.js';
 import { DeltaIndex, MAX_DELTA_BASE, createDelta } from '../git/delta-encode.js';
 import type { PackFile } from '../git/pack-file.js';
@@ -77,7 +77,7 @@ export interface DeltaSearchStats {
 
 export type DeltaSearchOutcome =
   | { ok: true; fragment: string; entries: FragmentEntry[]; stats: DeltaSearchStats }
-  | { ok: false; error: { code: ErrorCode | string; message: string; data: ErrorData } };
+  | { ok: false; error: ErrorAsData };
 
 interface Slot {
   oid: string;

@@ -14,7 +14,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { findUpward } from '../../native.js';
 import { Piscina } from 'piscina';
-import { MedoError, type ErrorCode } from '../../errors.js';
+import { MedoError, errorFromData } from '../../errors.js';
 import type { PackWriter } from '../../git/pack-writer.js';
 import { HASH_PROTOCOL, hashBatch, type HashItem, type HashOutcome, type HashTask, type HashedBlob } from './hash-worker.js';
 
@@ -151,10 +151,7 @@ export class BlobHasher {
 
   private settle(jobs: Job[], outcome: HashOutcome): void {
     if (!outcome.ok) {
-      const { code, message, data } = outcome.error;
-      // MedoErrors get their class back; system errors (EACCES, EIO...) stay what they were, with their code.
-      this.failure ??= code.startsWith('ERR_') ? new MedoError(code as ErrorCode, message, data)
-        : Object.assign(new Error(message), { code, path: data.path });
+      this.failure ??= errorFromData(outcome.error);
       return;
     }
     if (this.failure !== undefined || this.discard) return;

@@ -10,7 +10,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { findUpward } from '../../native.js';
 import { Piscina } from 'piscina';
-import { MedoError, type ErrorCode } from '../../errors.js';
+import { MedoError, errorFromData } from '../../errors.js';
 import { FILE_PROTOCOL, runFileTask, type FileItem, type FileOutcome, type FileResult, type FileTask } from './file-worker.js';
 
 const BATCH_ITEMS = 128;
@@ -119,10 +119,7 @@ export class FilePool {
 
   private settle(jobs: Pending[], outcome: FileOutcome): void {
     if (!outcome.ok) {
-      const { code, message, data } = outcome.error;
-      // MedoErrors get their class back; system errors (EACCES, EEXIST...) keep their code.
-      this.failure ??= code.startsWith('ERR_') ? new MedoError(code as ErrorCode, message, data)
-        : Object.assign(new Error(message), { code, path: data.path });
+      this.failure ??= errorFromData(outcome.error);
       return;
     }
     outcome.results.forEach((r, i) => jobs[i]!.done(r));
