@@ -23,6 +23,7 @@ export interface NativeHelpers {
   deltaIndexInto?(base: Uint8Array, table: Int32Array): void;
   /** The delta from the indexed base to `target` written into `dst`: its length, or -1 when it does not fit. */
   createDeltaInto?(table: Int32Array, base: Uint8Array, target: Uint8Array, dst: Uint8Array): number;
+  deltaSample?(table: Int32Array, base: Uint8Array, target: Uint8Array, samples: number, span: number): number;
   /** Times to the nanosecond: of `fd` when >= 0, else of `path` (not followed). 0 or the errno. Absent from older builds. */
   setTimes?(path: string, fd: number, sec: number, nsec: number): number;
   /**

@@ -78,6 +78,8 @@ int64_t medo_apply_delta(const unsigned char* base, size_t base_len, const unsig
 #define DELTA_LAZY_UNTIL 4096
 #define DELTA_MIN_SPLIT 8
 #define DELTA_MAX_COPY 0x10000
+// delta_search passes over blocks of another hash: no match that short could be taken anyway.
+_Static_assert(DELTA_MIN_COPY >= DELTA_WINDOW, "a copy is at least one window");
 
 static uint32_t delta_prime_pow(void) {
   uint32_t p = 1;
@@ -96,10 +98,12 @@ static inline uint32_t bucket_of(uint32_t h, int32_t bits) {
 }
 
 size_t medo_delta_index_len(int32_t bits, size_t base_len) {
-  return 1 + ((size_t)1 << bits) + base_len / DELTA_WINDOW;
+  return 1 + ((size_t)1 << bits) + 2 * (base_len / DELTA_WINDOW);
 }
 
-// index: [bits, heads[1 << bits], next[blocks]], entries are block numbers, -1 ends a chain.
+// index: [bits, heads[1 << bits], (next, hash)[blocks]]: entries are block numbers, -1 ends a chain; each
+// block's window hash sits beside its link, so a lookup passes over the bucket's other hashes without
+// touching the base (git keeps the hash in its index entries for the same reason).
 int medo_delta_index(const unsigned char* base, size_t base_len, int32_t* index, size_t index_len) {
   int32_t bits = index[0];
   if (bits < 4 || bits > 24) return -1;
@@ -107,7 +111,8 @@ int medo_delta_index(const unsigned char* base, size_t base_len, int32_t* index,
   size_t blocks = base_len / DELTA_WINDOW;
   if (index_len != medo_delta_index_len(bits, base_len)) return -1;
   int32_t* head = index + 1;
-  int32_t* next = head + heads;
+  int32_t* ent = head + heads;
+#define LINK(e) ent[2 * (size_t)(e)]
   for (size_t i = 0; i < heads; i++) head[i] = -1;
   uint32_t* count = (uint32_t*)calloc(heads, sizeof(uint32_t));
   if (count == NULL) return -2;
@@ -118,14 +123,15 @@ int medo_delta_index(const unsigned char* base, size_t base_len, int32_t* index,
   for (size_t b = blocks; b-- > 0;) {
     uint32_t h = window_hash(base + b * DELTA_WINDOW);
     uint32_t k = bucket_of(h, bits);
+    ent[2 * b + 1] = (int32_t)h;
     if (have_prev && h == prev && head[k] == (int32_t)(b + 1)) {
-      next[b] = next[b + 1];
+      LINK(b) = LINK(b + 1);
       head[k] = (int32_t)b;
       continue;
     }
     prev = h;
     have_prev = 1;
-    next[b] = head[k];
+    LINK(b) = head[k];
     head[k] = (int32_t)b;
     count[k]++;
   }
@@ -134,22 +140,23 @@ int medo_delta_index(const unsigned char* base, size_t base_len, int32_t* index,
   for (size_t k = 0; k < heads; k++) {
     if (count[k] <= DELTA_BUCKET_LIMIT) continue;
     int64_t over = (int64_t)count[k] - DELTA_BUCKET_LIMIT, acc = 0;
-    for (int32_t e = head[k]; e >= 0; e = next[e]) {
+    for (int32_t e = head[k]; e >= 0; e = LINK(e)) {
       acc += over;
       if (acc <= 0) continue;
       int32_t keep = e;
       do {
-        e = next[e];
+        e = LINK(e);
         acc -= DELTA_BUCKET_LIMIT;
       } while (acc > 0 && e >= 0);
       if (e < 0) {
-        next[keep] = -1;
+        LINK(keep) = -1;
         break;
       }
-      next[keep] = next[e];
+      LINK(keep) = LINK(e);
     }
   }
   free(count);
+#undef LINK
   return 0;
 }
 
@@ -211,16 +218,35 @@ static int put_copies(delta_out_t* o, uint32_t off, size_t len) {
   return 0;
 }
 
+// How many bytes `a` and `b` have in common from their starts, at most `max`: eight at a time, since
+// extending matches is most of an encoder's time on versions of one file (the result is the byte loop's).
+static inline size_t match_length(const unsigned char* a, const unsigned char* b, size_t max) {
+  size_t l = 0;
+#if defined(__GNUC__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  while (l + 8 <= max) {
+    uint64_t x, y;
+    memcpy(&x, a + l, 8);
+    memcpy(&y, b + l, 8);
+    if (x != y) return l + ((size_t)__builtin_ctzll(x ^ y) >> 3);
+    l += 8;
+  }
+#endif
+  while (l < max && a[l] == b[l]) l++;
+  return l;
+}
+
 // The longest match of the base's indexed blocks at target position `at` (window hash `h`).
-static size_t delta_search(const int32_t* head, const int32_t* next, int32_t bits, const unsigned char* base, size_t base_len,
+// A block of another hash differs within the window, so it cannot give a match of DELTA_MIN_COPY bytes
+// and is passed over: the longest match, and the first of that length, are the same as without the test.
+static size_t delta_search(const int32_t* head, const int32_t* ent, int32_t bits, const unsigned char* base, size_t base_len,
                            const unsigned char* t, size_t t_len, uint32_t h, size_t at, size_t* found_pos) {
   size_t found = 0;
   *found_pos = 0;
-  for (int32_t e = head[bucket_of(h, bits)]; e >= 0; e = next[e]) {
+  for (int32_t e = head[bucket_of(h, bits)]; e >= 0; e = ent[2 * (size_t)e]) {
+    if ((uint32_t)ent[2 * (size_t)e + 1] != h) continue;
     size_t pos = (size_t)e * DELTA_WINDOW;
     size_t max = base_len - pos < t_len - at ? base_len - pos : t_len - at;
-    size_t l = 0;
-    while (l < max && base[pos + l] == t[at + l]) l++;
+    size_t l = match_length(base + pos, t + at, max);
     if (l > found) {
       found = l;
       *found_pos = pos;
@@ -237,6 +263,34 @@ static size_t delta_back_over(const unsigned char* base, const unsigned char* t,
   return k;
 }
 
+int32_t medo_delta_sample(const int32_t* index, const unsigned char* base, size_t base_len, const unsigned char* t, size_t t_len,
+                          int32_t samples, int32_t span) {
+  if (samples <= 0 || span <= 0 || t == NULL || t_len < (size_t)span + DELTA_WINDOW) return 0;
+  int32_t bits = index[0];
+  const int32_t* head = index + 1;
+  const int32_t* ent = head + ((size_t)1 << bits);
+  const uint32_t pow = delta_prime_pow();
+  size_t room = t_len - (size_t)span - DELTA_WINDOW;
+  int32_t hits = 0;
+  for (int32_t k = 0; k < samples; k++) {
+    size_t s = (size_t)((uint64_t)k * room / (uint64_t)samples);
+    uint32_t h = window_hash(t + s);
+    int hit = 0;
+    for (size_t j = s; j < s + (size_t)span && !hit; j++) {
+      if (j > s) h = (h - t[j - 1] * pow) * DELTA_PRIME + t[j - 1 + DELTA_WINDOW];
+      for (int32_t e = head[bucket_of(h, bits)]; e >= 0; e = ent[2 * (size_t)e]) {
+        if ((uint32_t)ent[2 * (size_t)e + 1] == h && memcmp(base + (size_t)e * DELTA_WINDOW, t + j, DELTA_WINDOW) == 0) {
+          hit = 1;
+          break;
+        }
+      }
+    }
+    hits += hit;
+  }
+  (void)base_len;
+  return hits;
+}
+
 int64_t medo_create_delta(const int32_t* index, const unsigned char* base, size_t base_len, const unsigned char* t, size_t t_len,
                           unsigned char* dst, size_t dst_len) {
   // As in medo_apply_delta: empty buffers may come as NULL, and pointer arithmetic on NULL is undefined.
@@ -248,13 +302,13 @@ int64_t medo_create_delta(const int32_t* index, const unsigned char* base, size_
   if (put_varint(&o, base_len) || put_varint(&o, t_len)) return -1;
   int32_t bits = index[0];
   const int32_t* head = index + 1;
-  const int32_t* next = head + ((size_t)1 << bits);
+  const int32_t* ent = head + ((size_t)1 << bits);
   const uint32_t pow = delta_prime_pow();
   size_t i = 0, ins = 0;
   uint32_t h = t_len >= DELTA_WINDOW ? window_hash(t) : 0;
   while (i + DELTA_WINDOW <= t_len) {
     size_t found_pos;
-    size_t found = delta_search(head, next, bits, base, base_len, t, t_len, h, i, &found_pos);
+    size_t found = delta_search(head, ent, bits, base, base_len, t, t_len, h, i, &found_pos);
     if (found >= DELTA_MIN_COPY) {
       // The match, extended back over the pending literals; then lazy matching (see delta-encode.ts).
       size_t k = delta_back_over(base, t, i, found_pos, ins);
@@ -266,7 +320,7 @@ int64_t medo_create_delta(const int32_t* index, const unsigned char* base, size_
         for (size_t j = i + 1; j < i + DELTA_WINDOW && j + DELTA_WINDOW <= t_len; j++) {
           hj = (hj - t[j - 1] * pow) * DELTA_PRIME + t[j - 1 + DELTA_WINDOW];
           size_t pos2;
-          size_t l2 = delta_search(head, next, bits, base, base_len, t, t_len, hj, j, &pos2);
+          size_t l2 = delta_search(head, ent, bits, base, base_len, t, t_len, hj, j, &pos2);
           if (l2 < DELTA_MIN_COPY) continue;
           k = delta_back_over(base, t, j, pos2, ins);
           if ((int64_t)(j + l2) - (int64_t)end > (int64_t)(j - k) - (int64_t)from) {

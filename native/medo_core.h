@@ -43,7 +43,7 @@ int64_t medo_apply_delta(const unsigned char* base, size_t base_len, const unsig
 #define MEDO_DELTA_WINDOW 16
 
 // An index's length in int32s for `bits` (4..24) and a base of base_len bytes: [bits, heads[1 << bits],
-// next[blocks]] (lib/git/delta-encode.ts describes the layout).
+// (next, hash)[blocks]] (lib/git/delta-encode.ts describes the layout).
 size_t medo_delta_index_len(int32_t bits, size_t base_len);
 
 // Fills `index`, whose index[0] holds bits, for `base`. Returns 0, -1 when index_len is not
@@ -58,5 +58,11 @@ int medo_delta_index(const unsigned char* base, size_t base_len, int32_t* index,
 // always fits. The output never depends on dst_len, only whether there is one.
 int64_t medo_create_delta(const int32_t* index, const unsigned char* base, size_t base_len, const unsigned char* t, size_t t_len,
                           unsigned char* dst, size_t dst_len);
+
+// Of `samples` evenly spaced stretches of the target, each of `span` window positions, how many hold a
+// window equal to an indexed block of the base (an estimate of how much of the target a delta could
+// copy; lib/git/delta-encode.ts says how it is used). Needs t_len >= span + MEDO_DELTA_WINDOW.
+int32_t medo_delta_sample(const int32_t* index, const unsigned char* base, size_t base_len, const unsigned char* t, size_t t_len,
+                          int32_t samples, int32_t span);
 
 #endif

@@ -35,6 +35,8 @@
 // hash that rolls); createDeltaInto slides the same hash over the target, extends each hit forward and
 // backward, and writes copy and insert instructions into dst. Returns the delta's length, or -1 when it
 // would not fit in dst (the caller's size limit: a delta no smaller than that is not worth keeping).
+// deltaSample(index, base, target, samples, span): how many of `samples` stretches of the target hold a
+// window of the base, which lets the caller skip a base too unlike the target to give a small delta.
 //
 // deflateInto(src, dst, level): the zlib stream of src at `level` into dst, made by the system's zlib
 // (libz.so.1, opened with RTLD_DEEPBIND so its own calls stay inside it) rather than the one Node carries
@@ -336,6 +338,26 @@ static napi_value create_delta_into(napi_env env, napi_callback_info info) {
   return result;
 }
 
+static napi_value delta_sample(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  unsigned char *base, *target;
+  size_t base_len, target_len, index_len;
+  int32_t* index;
+  int32_t samples, span;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 5 || !get_int32s(env, argv[0], &index, &index_len) ||
+      !get_bytes(env, argv[1], &base, &base_len) || !get_bytes(env, argv[2], &target, &target_len) ||
+      napi_get_value_int32(env, argv[3], &samples) != napi_ok || napi_get_value_int32(env, argv[4], &span) != napi_ok) {
+    return throw_type_error(env, "deltaSample(index, base, target, samples, span) takes an Int32Array, two Uint8Arrays and two numbers");
+  }
+  if (index_len < 1 || index[0] < 4 || index[0] > 24 || index_len != medo_delta_index_len(index[0], base_len)) {
+    return throw_type_error(env, "deltaSample: the index does not have the layout of this base");
+  }
+  napi_value result;
+  napi_create_int32(env, medo_delta_sample(index, base, base_len, target, target_len, samples, span), &result);
+  return result;
+}
+
 static napi_value deflate_into(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
@@ -399,6 +421,8 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "deltaIndexInto", fn);
   napi_create_function(env, "createDeltaInto", NAPI_AUTO_LENGTH, create_delta_into, NULL, &fn);
   napi_set_named_property(env, exports, "createDeltaInto", fn);
+  napi_create_function(env, "deltaSample", NAPI_AUTO_LENGTH, delta_sample, NULL, &fn);
+  napi_set_named_property(env, exports, "deltaSample", fn);
   napi_create_function(env, "setTimes", NAPI_AUTO_LENGTH, set_times, NULL, &fn);
   napi_set_named_property(env, exports, "setTimes", fn);
   napi_create_function(env, "deflateInto", NAPI_AUTO_LENGTH, deflate_into, NULL, &fn);

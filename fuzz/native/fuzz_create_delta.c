@@ -5,8 +5,8 @@
 // culling runs; bits 1-2 pick the room of a second encoding (see the end), and the whole byte scales it.
 //
 // Properties:
-//  - the index has its documented shape: every chain ascending, of blocks that hash to its bucket, and
-//    no longer than the culling allows;
+//  - the index has its documented shape: every block's hash beside its link, every chain ascending, of
+//    blocks that hash to its bucket, and no longer than the culling allows;
 //  - with room for inserting the whole target, the encoder never says the delta does not fit;
 //  - its delta declares the base's and target's sizes, and medo_apply_delta turns the base into the
 //    target with it, byte for byte;
@@ -53,21 +53,26 @@ static int read_varint(const uint8_t* d, size_t n, size_t* at, uint64_t* v) {
 }
 
 // The polynomial hash and bucket of lib/git/delta-encode.ts, recomputed here to check the index.
-static uint32_t block_bucket(const uint8_t* p, int32_t bits) {
+static uint32_t block_hash(const uint8_t* p) {
   uint32_t h = 0;
   for (int k = 0; k < MEDO_DELTA_WINDOW; k++) h = h * 0x01000193u + p[k];
-  return (h * 0x9E3779B1u) >> (32 - bits);
+  return h;
+}
+
+static uint32_t block_bucket(const uint8_t* p, int32_t bits) {
+  return (block_hash(p) * 0x9E3779B1u) >> (32 - bits);
 }
 
 static void check_index(const int32_t* index, const uint8_t* base, size_t base_len) {
   int32_t bits = index[0];
   size_t heads = (size_t)1 << bits, blocks = base_len / MEDO_DELTA_WINDOW;
   const int32_t* head = index + 1;
-  const int32_t* next = head + heads;
+  const int32_t* ent = head + heads;
+  for (size_t b = 0; b < blocks; b++) CHECK((uint32_t)ent[2 * b + 1] == block_hash(base + b * MEDO_DELTA_WINDOW));
   for (size_t k = 0; k < heads; k++) {
     size_t length = 0;
     int64_t prev = -1;
-    for (int32_t e = head[k]; e >= 0; e = next[e]) {
+    for (int32_t e = head[k]; e >= 0; e = ent[2 * (size_t)e]) {
       CHECK((size_t)e < blocks && e > prev);
       CHECK(block_bucket(base + (size_t)e * MEDO_DELTA_WINDOW, bits) == k);
       prev = e;

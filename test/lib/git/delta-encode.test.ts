@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import test from 'ava';
 import { applyDelta, deltaSizes } from '../../../lib/git/delta.js';
-import { DeltaIndex, createDelta, createDeltaJs, fillIndexJs } from '../../../lib/git/delta-encode.js';
+import { DeltaIndex, createDelta, createDeltaJs, deltaSampleJs, fillIndexJs } from '../../../lib/git/delta-encode.js';
 import { native } from '../../../lib/native.js';
 
 // The delta encoder: every delta it writes must rebuild the target exactly (applyDelta is the decoder the
@@ -121,6 +121,42 @@ test('maxSize: a delta that does not fit is refused by both encoders', (t) => {
   t.true(createDelta(index, close, close.length + 64, false)!.equals(d));
   const out = Buffer.alloc(d.length - 1);
   t.is(createDeltaJs(index.table, base, close, out), -1);
+});
+
+test('the sample before encoding: both twins count alike, unrelated pairs score nothing, and no pair whose delta fits is refused', (t) => {
+  // createDelta samples a target of 4 KiB or more before encoding it; the pairs here are encoded with and
+  // without that sample (createDeltaJs into a buffer of maxSize bytes), over the size limits delta
+  // search uses: half the target, and tighter ones as after a first delta was found.
+  const random = rng(11);
+  const pairs: [Buffer, Buffer][] = [];
+  for (let k = 0; k < 40; k++) {
+    const base = randomBytes(4096 + Math.floor(random() * 60_000), random, k % 4 === 0 ? 4 : 256);
+    pairs.push([base, edit(base, random, 1 + Math.floor(random() * 30))]);
+    pairs.push([base, randomBytes(4096 + Math.floor(random() * 60_000), random, k % 4 === 0 ? 4 : 256)]);
+  }
+  const repo = process.cwd();
+  const old = execFileSync('git', ['rev-list', '--max-count=1', 'HEAD~20'], { cwd: repo, encoding: 'utf8' }).trim();
+  for (const path of ['lib/git/delta-encode.ts', 'lib/silo/delta-search.ts', 'lib/silo/repack.ts', 'lib/medo/expand.ts']) {
+    try {
+      const before = execFileSync('git', ['show', `${old}:${path}`], { cwd: repo, maxBuffer: 1 << 26, stdio: ['ignore', 'pipe', 'ignore'] });
+      pairs.push([before, readFileSync(join(repo, path))], [readFileSync(join(repo, 'lib/silo/gc.ts')), readFileSync(join(repo, path))]);
+    } catch {
+      // not there 20 commits ago
+    }
+  }
+  for (const [i, [base, target]] of pairs.entries()) {
+    const index = new DeltaIndex(base);
+    if (native?.deltaSample !== undefined) {
+      t.is(native.deltaSample(index.table, base, target, 32, 32), deltaSampleJs(index.table, base, target, 32, 32), `pair ${i}: the twins count alike`);
+    }
+    for (const maxSize of [Math.floor(target.length / 2), Math.floor(target.length / 8), Math.floor(target.length / 64)]) {
+      const room = Buffer.alloc(maxSize - 1);
+      const n = createDeltaJs(index.table, base, target, room);
+      const sampled = createDelta(index, target, maxSize);
+      if (n >= 0) t.true(sampled !== undefined && sampled.equals(room.subarray(0, n)), `pair ${i}, maxSize ${maxSize}: a delta that fits is made`);
+    }
+    if (i % 2 === 1 && i < 80) t.is(deltaSampleJs(index.table, base, target, 32, 32), 0, `pair ${i}: unrelated random data has no window of the base`);
+  }
 });
 
 test('real files: consecutive versions of this repository\'s sources delta well', (t) => {
