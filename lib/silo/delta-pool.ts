@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findUpward } from '../native.js';
-import { Piscina } from 'piscina';
+import { startPool } from '../pool.js';
 import { MedoError, errorFromData } from '../errors.js';
 import { tempPathFor } from '../io/atomic-write.js';
 import { DELTA_PROTOCOL, searchDeltas, type DeltaParams, type DeltaSearchOutcome, type DeltaSearchTask, type PlannedObject } from './delta-search.js';
@@ -71,7 +71,7 @@ export async function runDeltaSearch(siloPath: string, objects: readonly Planned
       if (!r.ok) break;
     }
   } else {
-    const pool = new Piscina({ filename, minThreads: tasks.length, maxThreads: tasks.length, execArgv: [] });
+    const pool = startPool({ filename, minThreads: tasks.length, maxThreads: tasks.length, execArgv: [] });
     try {
       outcomes = await Promise.all(tasks.map((t) => pool.run(t) as Promise<DeltaSearchOutcome>));
     } finally {

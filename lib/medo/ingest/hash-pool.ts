@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { findUpward } from '../../native.js';
-import { Piscina } from 'piscina';
+import { startPool, type Pool } from '../../pool.js';
 import { MedoError, errorFromData } from '../../errors.js';
 import type { PackWriter } from '../../git/pack-writer.js';
 import { HASH_PROTOCOL, hashBatch, type HashItem, type HashOutcome, type HashTask, type HashedBlob } from './hash-worker.js';
@@ -47,7 +47,7 @@ export function findWorkerFile(): string | undefined {
 }
 
 export class BlobHasher {
-  private readonly pool: Piscina | undefined;
+  private readonly pool: Pool | undefined;
   private readonly maxTasks: number;
   private batch: Job[] = [];
   private batchBytes = 0;
@@ -71,7 +71,7 @@ export class BlobHasher {
     const filename = threads > 0 ? findWorkerFile() : undefined;
     // minThreads = maxThreads: piscina would otherwise respawn threads for each burst.
     this.pool = filename === undefined ? undefined
-      : new Piscina({ filename, minThreads: threads, maxThreads: threads, idleTimeout: 60_000, execArgv: [] });
+      : startPool({ filename, minThreads: threads, maxThreads: threads, idleTimeout: 60_000, execArgv: [] });
     // A worker that dies outside a task (e.g. cannot load) is an error event: a failure, not a crash.
     this.pool?.on('error', (e: unknown) => {
       this.failure ??= e;

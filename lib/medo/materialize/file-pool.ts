@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { findUpward } from '../../native.js';
-import { Piscina } from 'piscina';
+import { startPool, type Pool } from '../../pool.js';
 import { MedoError, errorFromData } from '../../errors.js';
 import { FILE_PROTOCOL, runFileTask, type FileItem, type FileOutcome, type FileResult, type FileTask } from './file-worker.js';
 
@@ -37,7 +37,7 @@ interface Pending {
 }
 
 export class FilePool {
-  private readonly pool: Piscina | undefined;
+  private readonly pool: Pool | undefined;
   private readonly maxTasks: number;
   private readonly umask = process.umask();
   private batch: Pending[] = [];
@@ -54,7 +54,7 @@ export class FilePool {
     const filename = threads > 0 ? findFileWorker() : undefined;
     // minThreads = maxThreads: piscina would otherwise respawn threads for each burst.
     this.pool = filename === undefined ? undefined
-      : new Piscina({ filename, minThreads: threads, maxThreads: threads, idleTimeout: 60_000, execArgv: [] });
+      : startPool({ filename, minThreads: threads, maxThreads: threads, idleTimeout: 60_000, execArgv: [] });
     this.maxTasks = Math.max(2, threads * 2);
   }
 
