@@ -8,7 +8,7 @@
     },
     {
       "target_name": "medo_fuse",
-      "sources": ["native/medo_fuse.c"],
+      "sources": ["native/medo_fuse.c", "native/medo_core.c"],
       "cflags": ["-O2", "-Wall", "-Wextra", "<!@(pkg-config --cflags fuse3)"],
       "libraries": ["<!@(pkg-config --libs fuse3)"]
     }

@@ -27,7 +27,9 @@ export interface ReplyFunctions {
   /** `dirIno` and `last` (this chunk ends the listing): the addon then answers the request past the end itself (OP.LISTED). */
   replyDir(h: unknown, id: number, plus: boolean, size: number, firstIndex: number, entries: Uint8Array, count: number, dirIno: number, last: boolean): void;
   store(h: unknown, ino: number, offset: number, bytes: Uint8Array): boolean;
-  stored(h: unknown): number;
+  /** As store of a whole file, for content that is the zlib stream at [start, end) of `fd`: inflated on the addon's threads. */
+  storeDeflated?(h: unknown, ino: number, fd: number, start: number, end: number, size: number): boolean;
+  stored(h: unknown, inflated?: boolean): number;
   storeQueued(h: unknown): number;
   readonly DIRENT_HEADER: number;
 }
@@ -307,12 +309,17 @@ export class LowLevelOps {
     if (known.length > 0) void this.pushFiles(known);
   }
 
-  /** One file at a time, each after the requests already waiting (setImmediate runs after I/O callbacks). */
+  /**
+   * Pushes the files of one directory. A file stored as a whole pack entry is only routed: the addon reads
+   * and inflates it on its own threads (storeDeflated), every core at work while this thread answers the
+   * walk's requests. The others (deltas, loose or remote objects) are read here, in runs of PUSH_RUN_BYTES
+   * between yields: a reader walking the directory asks for the next file a few tens of microseconds after
+   * the last, so a yield per file would let it overtake the pushes.
+   */
   private async pushFiles(entries: DirEntry[]): Promise<void> {
     let budget = PREFETCH_DIR_MAX;
-    // Small files in runs of PUSH_RUN_BYTES between yields: a reader walking the directory asks for the
-    // next file a few tens of microseconds after the last, so a yield per file lets it overtake the pushes.
     let run = 0;
+    const routed = this.native.storeDeflated !== undefined && this.source.deflatedAt !== undefined;
     for (const e of entries) {
       if (run >= PUSH_RUN_BYTES || run === 0) {
         await new Promise((resolve) => setImmediate(resolve));
@@ -324,6 +331,12 @@ export class LowLevelOps {
         const size = n.size;
         if (size === 0 || size > PREFETCH_FILE_MAX || size > budget) continue;
         budget -= size;
+        const at = routed ? this.source.deflatedAt!(n) : undefined;
+        if (at !== undefined) {
+          // Dropped only when the queue is full, and then a push from here would be too.
+          this.native.storeDeflated!(this.handle, n.ino, at.fd, at.start, at.end, size);
+          continue;
+        }
         run += size;
         // store() copies the bytes before it returns, so readNow's reused buffer is safe here.
         this.native.store(this.handle, n.ino, 0, this.source.readNow?.(n) ?? await this.source.read(n, 0, size));

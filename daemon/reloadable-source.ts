@@ -7,7 +7,7 @@
 // attributes by path for a day, so a .treeptr whose tree changed at the same path needs a remount.
 import type { Spill } from '../lib/mount/inflate-cursor.js';
 import { openMountSource, type MountSpec, type OpenedSource } from '../lib/mount/open-source.js';
-import type { DirEntry, MountNode, MountSource, SourceStats } from '../lib/mount/source.js';
+import type { DeflatedRange, DirEntry, MountNode, MountSource, SourceStats } from '../lib/mount/source.js';
 import { SubvolumeSource } from '../lib/mount/subvolume-source.js';
 
 const roots = (source: MountSource): Map<string, string | undefined> =>
@@ -67,6 +67,10 @@ export class ReloadableSource implements MountSource {
 
   readNow(node: MountNode): Buffer | undefined {
     return node.owner.readNow?.(node);
+  }
+
+  deflatedAt(node: MountNode): DeflatedRange | undefined {
+    return node.owner.deflatedAt?.(node);
   }
 
   readlink(node: MountNode): string {

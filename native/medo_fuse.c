@@ -33,6 +33,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "medo_core.h"
 
 enum {
   OP_INIT = 1, OP_EXIT, OP_LOOKUP, OP_GETATTR, OP_READLINK, OP_READ, OP_READDIR, OP_READDIRPLUS,
@@ -64,6 +67,9 @@ typedef struct {
   char name[]; /* lookup, getxattr: NUL-terminated */
 } message_t;
 
+/* Threads that push pages, and inflate what comes deflated (storeDeflated): one per core of a small host. */
+#define STORE_THREADS 2
+
 typedef struct {
   struct fuse_session* se;
   pthread_t thread;
@@ -84,14 +90,15 @@ typedef struct {
   int destroyed;
   int tsfn_finalized;
   int external_finalized;
-  /* pages pushed into the kernel's cache, by their own thread (see js_store) */
-  pthread_t store_thread;
+  /* pages pushed into the kernel's cache, by threads of their own (see js_store) */
+  pthread_t store_threads[STORE_THREADS];
   int store_started, store_stop;
   pthread_cond_t store_cond;
   struct store_item* store_head;
   struct store_item* store_tail;
   size_t store_bytes;
   double stores_done; /* pushes the kernel took, under `lock` */
+  double stores_inflated; /* of them, storeDeflated's (inflated on a store thread) */
   listing_end_t ends[EOF_SLOTS]; /* under `lock` */
 } mount_t;
 
@@ -105,6 +112,11 @@ typedef struct store_item {
   fuse_ino_t ino;
   off_t off;
   size_t len;
+  /* storeDeflated: the zlib stream of the content is [src_off, src_off + src_len) of fd (a dup, closed
+     when done), and data[] is empty; otherwise fd is -1 and data[] holds the len bytes */
+  int fd;
+  off_t src_off;
+  size_t src_len;
   char data[];
 } store_item_t;
 
@@ -563,9 +575,9 @@ static napi_value js_destroy(napi_env env, napi_callback_info info) {
   if (m->store_started) { /* the connection is gone, so a push waiting on a page lock has returned */
     pthread_mutex_lock(&m->lock);
     m->store_stop = 1;
-    pthread_cond_signal(&m->store_cond);
+    pthread_cond_broadcast(&m->store_cond);
     pthread_mutex_unlock(&m->lock);
-    pthread_join(m->store_thread, NULL);
+    for (int i = 0; i < m->store_started; i++) pthread_join(m->store_threads[i], NULL);
   }
   for (uint32_t i = 0; i < m->nslots; i++) {
     fuse_req_t r = NULL;
@@ -674,11 +686,47 @@ static int64_t first_pending(mount_t* m, uint64_t ino, int64_t pos, int64_t end,
   return cut;
 }
 
+/* A store thread's buffers for deflated items, grown as needed. */
+typedef struct {
+  z_stream z;
+  int z_ready;
+  unsigned char *src, *dst;
+  size_t src_cap, dst_cap;
+} inflater_t;
+
+static int grow(unsigned char** buf, size_t* cap, size_t need) {
+  if (*cap >= need) return 0;
+  unsigned char* b = realloc(*buf, need);
+  if (b == NULL) return -1;
+  *buf = b;
+  *cap = need;
+  return 0;
+}
+
+/* Called without `lock`: the item's content, read and inflated into f->dst, or NULL when it cannot be
+   (a failed read, a stream that is not exactly len bytes): then nothing is pushed, and the read that
+   needs the file goes to JavaScript, which reports what is wrong. */
+static const unsigned char* inflate_item(inflater_t* f, store_item_t* it) {
+  if (!f->z_ready) {
+    memset(&f->z, 0, sizeof f->z);
+    if (inflateInit(&f->z) != Z_OK) return NULL;
+    f->z_ready = 1;
+  } else if (inflateReset(&f->z) != Z_OK) {
+    return NULL;
+  }
+  if (grow(&f->src, &f->src_cap, it->src_len) || grow(&f->dst, &f->dst_cap, it->len)) return NULL;
+  ssize_t got = pread(it->fd, f->src, it->src_len, it->src_off);
+  if (got < 0 || (size_t)got != it->src_len) return NULL;
+  if (medo_inflate_exact(&f->z, f->src, it->src_len, f->dst, it->len) < 0) return NULL;
+  return f->dst;
+}
+
 static void* store_main(void* arg) {
   mount_t* m = arg;
   sigset_t all;
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, NULL);
+  inflater_t f = {0};
   pthread_mutex_lock(&m->lock);
   for (;;) {
     while (m->store_head == NULL && !m->store_stop) pthread_cond_wait(&m->store_cond, &m->lock);
@@ -686,33 +734,76 @@ static void* store_main(void* arg) {
     store_item_t* it = m->store_head;
     m->store_head = it->next;
     if (m->store_head == NULL) m->store_tail = NULL;
+    const unsigned char* content = (const unsigned char*)it->data;
+    if (it->fd >= 0) {
+      pthread_mutex_unlock(&m->lock);
+      content = inflate_item(&f, it);
+      close(it->fd);
+      pthread_mutex_lock(&m->lock);
+    }
     int pushed = 0;
     int64_t end = (int64_t)it->off + (int64_t)it->len;
-    for (int64_t pos = it->off; pos < end;) {
+    for (int64_t pos = it->off; content != NULL && pos < end;) {
       int64_t resume;
       int64_t cut = first_pending(m, it->ino, pos, end, &resume);
       if (cut > pos) {
         pthread_mutex_unlock(&m->lock);
         struct fuse_bufvec bv = FUSE_BUFVEC_INIT((size_t)(cut - pos));
-        bv.buf[0].mem = it->data + (pos - it->off);
+        bv.buf[0].mem = (void*)(content + (pos - it->off));
         if (fuse_lowlevel_notify_store(m->se, it->ino, pos, &bv, 0) == 0) pushed = 1;
         pthread_mutex_lock(&m->lock);
       }
       pos = resume;
     }
     if (pushed) m->stores_done++;
+    if (pushed && it->fd >= 0) m->stores_inflated++;
     m->store_bytes -= it->len;
     free(it);
   }
+  if (f.z_ready) inflateEnd(&f.z);
+  free(f.src);
+  free(f.dst);
   while (m->store_head != NULL) {
     store_item_t* it = m->store_head;
     m->store_head = it->next;
+    if (it->fd >= 0) close(it->fd);
     free(it);
   }
   m->store_tail = NULL;
   m->store_bytes = 0;
   pthread_mutex_unlock(&m->lock);
   return NULL;
+}
+
+/* Starts the store threads on first use; false when none could be. */
+static bool store_threads_up(mount_t* m) {
+  if (!m->store_started) {
+    for (int i = 0; i < STORE_THREADS; i++) {
+      if (pthread_create(&m->store_threads[i], NULL, store_main, m) != 0) break;
+      m->store_started++;
+    }
+  }
+  return m->store_started > 0;
+}
+
+/* Queues `it` (of it->len bytes of content) unless the queue is full; frees it when not queued. */
+static bool enqueue_store(mount_t* m, store_item_t* it) {
+  bool queued = false;
+  pthread_mutex_lock(&m->lock);
+  if (m->store_bytes + it->len <= STORE_QUEUE_MAX) {
+    if (m->store_tail) m->store_tail->next = it;
+    else m->store_head = it;
+    m->store_tail = it;
+    m->store_bytes += it->len;
+    queued = true;
+    pthread_cond_signal(&m->store_cond);
+  }
+  pthread_mutex_unlock(&m->lock);
+  if (!queued) {
+    if (it->fd >= 0) close(it->fd);
+    free(it);
+  }
+  return queued;
 }
 
 static napi_value js_store(napi_env env, napi_callback_info info) {
@@ -723,28 +814,16 @@ static napi_value js_store(napi_env env, napi_callback_info info) {
   size_t len;
   get_bytes(env, argv[3], &data, &len);
   bool queued = false;
-  if (m->se != NULL && !m->destroyed && len > 0) {
-    if (!m->store_started) {
-      m->store_started = pthread_create(&m->store_thread, NULL, store_main, m) == 0;
-    }
-    store_item_t* it = m->store_started ? malloc(sizeof *it + len) : NULL;
+  if (m->se != NULL && !m->destroyed && len > 0 && store_threads_up(m)) {
+    store_item_t* it = malloc(sizeof *it + len);
     if (it != NULL) {
       it->next = NULL;
       it->ino = (fuse_ino_t)get_double(env, argv[1]);
       it->off = (off_t)get_double(env, argv[2]);
       it->len = len;
+      it->fd = -1;
       memcpy(it->data, data, len);
-      pthread_mutex_lock(&m->lock);
-      if (m->store_bytes + len <= STORE_QUEUE_MAX) {
-        if (m->store_tail) m->store_tail->next = it;
-        else m->store_head = it;
-        m->store_tail = it;
-        m->store_bytes += len;
-        queued = true;
-        pthread_cond_signal(&m->store_cond);
-      }
-      pthread_mutex_unlock(&m->lock);
-      if (!queued) free(it);
+      queued = enqueue_store(m, it);
     }
   }
   napi_value out;
@@ -752,13 +831,50 @@ static napi_value js_store(napi_env env, napi_callback_info info) {
   return out;
 }
 
-// stored(handle): how many pushes the kernel has taken so far.
+// storeDeflated(handle, ino, fd, start, end, size): as store(handle, ino, 0, content) for a file whose
+// content is the zlib stream at [start, end) of the open file fd (a whole pack entry), `size` bytes
+// inflated. The stream is read and inflated on the store threads, not on the JavaScript thread, so a
+// walk's pushes use every core while JavaScript only routes them. fd is duplicated here, so the caller
+// may close its own at any time. A stream that does not inflate to exactly `size` bytes is not pushed
+// (the read that needs the file then comes to JavaScript, which reports the damage). false when dropped.
+static napi_value js_store_deflated(napi_env env, napi_callback_info info) {
+  ARGS(6);
+  mount_t* m = get_mount(env, argv[0]);
+  if (m == NULL) return NULL;
+  double ino = get_double(env, argv[1]), fd = get_double(env, argv[2]);
+  double start = get_double(env, argv[3]), end = get_double(env, argv[4]), size = get_double(env, argv[5]);
+  bool queued = false;
+  if (m->se != NULL && !m->destroyed && fd >= 0 && start >= 0 && end > start && end - start <= STORE_QUEUE_MAX &&
+      size > 0 && size <= STORE_QUEUE_MAX && store_threads_up(m)) {
+    store_item_t* it = malloc(sizeof *it);
+    int own = it != NULL ? fcntl((int)fd, F_DUPFD_CLOEXEC, 0) : -1;
+    if (own >= 0) {
+      it->next = NULL;
+      it->ino = (fuse_ino_t)ino;
+      it->off = 0;
+      it->len = (size_t)size;
+      it->fd = own;
+      it->src_off = (off_t)start;
+      it->src_len = (size_t)(end - start);
+      queued = enqueue_store(m, it);
+    } else {
+      free(it);
+    }
+  }
+  napi_value out;
+  napi_get_boolean(env, queued, &out);
+  return out;
+}
+
+// stored(handle, inflated): how many pushes the kernel has taken so far (with `inflated`, of storeDeflated's only).
 static napi_value js_stored(napi_env env, napi_callback_info info) {
-  ARGS(1);
+  ARGS(2);
+  bool inflated = false;
+  if (argc > 1) napi_get_value_bool(env, argv[1], &inflated);
   mount_t* m = get_mount(env, argv[0]);
   if (m == NULL) return NULL;
   pthread_mutex_lock(&m->lock);
-  double n = m->stores_done;
+  double n = inflated ? m->stores_inflated : m->stores_done;
   pthread_mutex_unlock(&m->lock);
   napi_value out;
   napi_create_double(env, n, &out);
@@ -981,7 +1097,7 @@ static napi_value js_reply_dir(napi_env env, napi_callback_info info) {
 static napi_value init(napi_env env, napi_value exports) {
   struct { const char* name; napi_callback cb; } fns[] = {
     {"mount", js_mount}, {"destroy", js_destroy}, {"ref", js_ref}, {"setTimeouts", js_set_timeouts},
-    {"invalEntry", js_inval_entry}, {"invalInode", js_inval_inode}, {"store", js_store}, {"stored", js_stored},
+    {"invalEntry", js_inval_entry}, {"invalInode", js_inval_inode}, {"store", js_store}, {"storeDeflated", js_store_deflated}, {"stored", js_stored},
     {"storeQueued", js_store_queued},
     {"replyErr", js_reply_err}, {"replyEntry", js_reply_entry}, {"replyAttr", js_reply_attr},
     {"replyBuf", js_reply_buf}, {"replyXattrSize", js_reply_xattr_size}, {"replyReadlink", js_reply_readlink},

@@ -194,6 +194,11 @@ export class FileSource implements RandomAccess {
     return buf;
   }
 
+  /** The open file's descriptor (-1 once closed), for native code that reads it on its own threads (and dups it first). */
+  get descriptor(): number {
+    return this.fd;
+  }
+
   close(): void {
     if (this.fd >= 0) {
       closeSync(this.fd);

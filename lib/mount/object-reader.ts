@@ -13,11 +13,12 @@ import { promisify } from 'node:util';
 import { MedoError, isMedoError } from '../errors.js';
 import { MODE_GITLINK, MODE_TREE, parseTree, type TreeEntry } from '../git/tree.js';
 import { inflateExact } from '../inflate.js';
-import { readBounded } from '../io/random-access.js';
+import { FileSource, readBounded } from '../io/random-access.js';
 import { LruCache } from '../lru-cache.js';
 import type { ObjectStore } from '../store.js';
 import { InflateCursor, type Spill } from './inflate-cursor.js';
 import { deflated, locate, objectSize, type Deflated } from './object-location.js';
+import type { DeflatedRange } from './source.js';
 
 const inflateAsync = promisify(inflate);
 const gunzipAsync = promisify(gunzip);
@@ -152,6 +153,22 @@ export class ObjectReader {
    * once) it goes into readNow's buffer and is not kept: the kernel's page cache holds it after this read
    * (kernel_cache). Otherwise it is kept when larger than a kernel read, for the reads of its other parts.
    */
+  /**
+   * Where blob `oid` (of `size` bytes) lies as a whole zlib entry of a local pack, for a reader of its own
+   * (the mount's native page pushes); undefined when it is cached here, is a delta or loose, or is in no
+   * local pack. Nothing is read but the entry's header; a damaged entry is for that reader to find.
+   */
+  deflatedAt(oid: string, size: number): DeflatedRange | undefined {
+    if (this.blobs.has(oid) || this.oversized?.oid === oid) return undefined;
+    const d = deflated(locate(this.store, oid), size);
+    if (d === undefined || d.offset === undefined || d.entryEnd === undefined || !(d.src instanceof FileSource)) {
+      d?.release?.();
+      return undefined;
+    }
+    const fd = d.src.descriptor;
+    return fd < 0 ? undefined : { fd, start: d.dataStart, end: d.entryEnd() };
+  }
+
   private cachedOrInline(oid: string, size: number, reuse: boolean): Buffer | undefined {
     const hit = this.blobs.get(oid);
     if (hit !== undefined) {

@@ -57,6 +57,12 @@ export interface DirEntry {
   path?: string;
 }
 
+export interface DeflatedRange {
+  fd: number;
+  start: number;
+  end: number;
+}
+
 export interface SourceStats {
   /** Sum of the sizes of every file and symlink. */
   bytes: number;
@@ -80,6 +86,12 @@ export interface MountSource {
    * falls back to read().
    */
   readNow?(node: MountNode): Buffer | undefined;
+  /**
+   * Where a file's content lies as one zlib stream in a local file (a whole pack entry): [start, end) of
+   * the open descriptor `fd`, for native code to read and inflate on threads of its own. Undefined when
+   * it does not lie so (a delta, a loose or remote object, one in the source's cache). Optional.
+   */
+  deflatedAt?(node: MountNode): DeflatedRange | undefined;
   /** A symlink's target. */
   readlink(node: MountNode): string;
   statfs(): SourceStats;

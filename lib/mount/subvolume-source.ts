@@ -6,7 +6,7 @@ import type { Spill } from './inflate-cursor.js';
 import type { InodeScope } from './inode-table.js';
 import {
   FIXED_MTIME_SEC, joinPath,
-  type DirEntry, type MountNode, type MountSource, type NodeKind, type SourceStats,
+  type DeflatedRange, type DirEntry, type MountNode, type MountSource, type NodeKind, type SourceStats,
 } from './source.js';
 import { DIR_SIZE } from './tree-source.js';
 
@@ -133,6 +133,10 @@ export class SubvolumeSource implements MountSource {
 
   readNow(node: MountNode): Buffer | undefined {
     return node.owner.readNow?.(node);
+  }
+
+  deflatedAt(node: MountNode): DeflatedRange | undefined {
+    return node.owner.deflatedAt?.(node);
   }
 
   readlink(node: MountNode): string {

@@ -11,7 +11,7 @@ import type { Spill } from './inflate-cursor.js';
 import type { DirIndex, ObjectReader } from './object-reader.js';
 import {
   DEFAULT_PERM, EMPTY_TREE_OID, FIXED_MTIME_SEC, OID_XATTR, joinPath, splitPath,
-  type DirEntry, type MountNode, type MountSource, type NodeKind, type SourceStats,
+  type DeflatedRange, type DirEntry, type MountNode, type MountSource, type NodeKind, type SourceStats,
 } from './source.js';
 
 /** What directories report as st_size (ext4's size for a small directory). */
@@ -209,6 +209,10 @@ export class TreeSource implements MountSource {
 
   readNow(node: MountNode): Buffer | undefined {
     return this.reader.readNow(node.oid!, node.size);
+  }
+
+  deflatedAt(node: MountNode): DeflatedRange | undefined {
+    return this.reader.deflatedAt(node.oid!, node.size);
   }
 
   readlink(node: MountNode): string {

@@ -173,6 +173,8 @@ test('a reading walk: a directory listed soon after a read has its small files p
   const pushed = await settled();
   t.true(pushed >= names.length, `${pushed} pushed: the 300 files of many/ when it was listed`);
   const before = await ops();
+  // Each is a whole entry of the silo's pack: routed to the addon, read and inflated on its threads.
+  t.true((before.prefetchInflated ?? 0) >= names.length, `${before.prefetchInflated} of the pushes inflated by the addon`);
   for (const [i, name] of names.entries()) t.is(await readFile(join(many, name), 'utf8'), `file ${i}\n`, name);
   // As in the test above: a pushed page may be reclaimed first under memory pressure, so nine in ten.
   const reads = (await ops()).read! - (before.read ?? 0);
