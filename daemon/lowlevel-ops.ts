@@ -28,7 +28,8 @@ export interface ReplyFunctions {
   replyDir(h: unknown, id: number, plus: boolean, size: number, firstIndex: number, entries: Uint8Array, count: number, dirIno: number, last: boolean): void;
   store(h: unknown, ino: number, offset: number, bytes: Uint8Array): boolean;
   /** As store of a whole file, for content that is the zlib stream at [start, end) of `fd`: inflated on the addon's threads. */
-  storeDeflated?(h: unknown, ino: number, fd: number, start: number, end: number, size: number): boolean;
+  storeDeflated?(h: unknown, ino: number, fd: number, start: number, end: number, size: number,
+    readId?: number, readOffset?: number, readSize?: number): boolean;
   stored(h: unknown, inflated?: boolean): number;
   storeQueued(h: unknown): number;
   readonly DIRENT_HEADER: number;
@@ -52,6 +53,8 @@ const LISTINGS_KEPT = 16;
  */
 const PREFETCH_FILE_MAX = 128 << 10;
 const PREFETCH_DIR_MAX = 8 << 20;
+/** What the addon inflates for one directory's prefetch at most (its queue holds 16 MiB). */
+const ROUTED_DIR_MAX = 16 << 20;
 const PREFETCHED_DIRS_KEPT = 100_000;
 /**
  * A walk that reads (tar, cp -r, a build): when a file was read within the last WALK_LISTINGS directory
@@ -60,6 +63,14 @@ const PREFETCHED_DIRS_KEPT = 100_000;
  * stats (find, ls -R) reads nothing and is never given pages it would not use.
  */
 const WALK_LISTINGS = 2;
+/**
+ * A read of a file stored as a whole pack entry of ROUTED_READ_MIN to ROUTED_FILE_MAX bytes is handed to
+ * the addon with the file (storeDeflated): a push thread inflates it, answers the read and pushes the rest
+ * into the page cache. Smaller files are inflated inline (a hop to a thread costs more than they do);
+ * larger ones are streamed here (inflate-cursor.ts). Prefetch routes files up to ROUTED_FILE_MAX too.
+ */
+const ROUTED_READ_MIN = 32 << 10;
+const ROUTED_FILE_MAX = 8 << 20;
 /** Bytes of small files pushed in one go, between yields to the requests waiting. */
 const PUSH_RUN_BYTES = 256 << 10;
 /**
@@ -103,6 +114,11 @@ export class LowLevelOps {
   constructor(private readonly native: ReplyFunctions, private handle: unknown, private source: MountSource,
     private readonly log: Logger, private readonly counters?: MountCounters, private readonly prefetch = true) {
     this.tracing = log.isLevelEnabled('trace');
+  }
+
+  /** Whether files stored as whole pack entries go to the addon to be inflated (storeDeflated). */
+  private get routed(): boolean {
+    return this.native.storeDeflated !== undefined && this.source.deflatedAt !== undefined;
   }
 
   attach(handle: unknown): void {
@@ -249,6 +265,14 @@ export class LowLevelOps {
     this.answer(id, 'read', ino, () => {
       const n = this.node(ino);
       if (n.kind === 'dir') throw new FsError('EISDIR');
+      if (n.size >= ROUTED_READ_MIN && n.size <= ROUTED_FILE_MAX && offset < n.size && this.routed) {
+        const at = this.source.deflatedAt!(n);
+        if (at !== undefined && this.native.storeDeflated!(this.handle, ino, at.fd, at.start, at.end, n.size, id, offset, size)) {
+          if (this.counters !== undefined) this.counters.bytesRead += Math.min(size, n.size - offset);
+          if (this.prefetch) this.prefetchSiblings(ino);
+          return;
+        }
+      }
       // A small file asked for whole (the usual first read): inline, into a reused buffer, answered at once.
       const whole = offset === 0 && n.size <= size && this.source.readNow !== undefined ? this.source.readNow(n) : undefined;
       if (whole !== undefined) {
@@ -318,8 +342,8 @@ export class LowLevelOps {
    */
   private async pushFiles(entries: DirEntry[]): Promise<void> {
     let budget = PREFETCH_DIR_MAX;
+    let routedBudget = ROUTED_DIR_MAX;
     let run = 0;
-    const routed = this.native.storeDeflated !== undefined && this.source.deflatedAt !== undefined;
     for (const e of entries) {
       if (run >= PUSH_RUN_BYTES || run === 0) {
         await new Promise((resolve) => setImmediate(resolve));
@@ -329,14 +353,16 @@ export class LowLevelOps {
       try {
         const n = e.node();
         const size = n.size;
-        if (size === 0 || size > PREFETCH_FILE_MAX || size > budget) continue;
-        budget -= size;
-        const at = routed ? this.source.deflatedAt!(n) : undefined;
+        if (size === 0) continue;
+        const at = this.routed && size <= ROUTED_FILE_MAX && size <= routedBudget ? this.source.deflatedAt!(n) : undefined;
         if (at !== undefined) {
+          routedBudget -= size;
           // Dropped only when the queue is full, and then a push from here would be too.
           this.native.storeDeflated!(this.handle, n.ino, at.fd, at.start, at.end, size);
           continue;
         }
+        if (size > PREFETCH_FILE_MAX || size > budget) continue;
+        budget -= size;
         run += size;
         // store() copies the bytes before it returns, so readNow's reused buffer is safe here.
         this.native.store(this.handle, n.ino, 0, this.source.readNow?.(n) ?? await this.source.read(n, 0, size));

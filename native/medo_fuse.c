@@ -69,6 +69,9 @@ typedef struct {
 
 /* Threads that push pages, and inflate what comes deflated (storeDeflated): one per core of a small host. */
 #define STORE_THREADS 2
+#define ITEM_SLOTS 4096
+#define FAILED_KEPT 64
+#define KEPT_BUFFER_MAX (256u << 10)
 
 typedef struct {
   struct fuse_session* se;
@@ -97,6 +100,9 @@ typedef struct {
   struct store_item* store_head;
   struct store_item* store_tail;
   size_t store_bytes;
+  struct store_item* by_ino[ITEM_SLOTS]; /* storeDeflated's items not yet pushed, by inode (see read_from_store) */
+  fuse_ino_t failed[FAILED_KEPT];        /* the last files whose stream did not inflate, refused by storeDeflated */
+  unsigned failed_next;
   double stores_done; /* pushes the kernel took, under `lock` */
   double stores_inflated; /* of them, storeDeflated's (inflated on a store thread) */
   listing_end_t ends[EOF_SLOTS]; /* under `lock` */
@@ -106,6 +112,16 @@ typedef struct read_span {
   uint64_t ino;
   int64_t off, end;
 } read_span_t;
+
+/* A read answered from a store item's content once it is inflated (read_from_store). */
+typedef struct waiter {
+  struct waiter* next;
+  fuse_req_t req;
+  size_t size;
+  off_t off;
+} waiter_t;
+
+enum { ITEM_QUEUED, ITEM_INFLATING, ITEM_PUSHING };
 
 typedef struct store_item {
   struct store_item* next;
@@ -117,6 +133,12 @@ typedef struct store_item {
   int fd;
   off_t src_off;
   size_t src_len;
+  /* storeDeflated's only, under `lock`: its place in by_ino until pushed, its state, the content while
+     it is pushed (the store thread's buffer), and the reads waiting for it */
+  struct store_item* hnext;
+  int hashed, state;
+  const unsigned char* content;
+  waiter_t* waiters;
   char data[];
 } store_item_t;
 
@@ -285,9 +307,13 @@ static void ll_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi
   fuse_reply_err(req, 0);
 }
 
+static int read_from_store(mount_t* m, fuse_req_t req, fuse_ino_t ino, size_t size, off_t off);
+
 static void ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info* fi) {
   (void)fi;
-  post(fuse_req_userdata(req), OP_READ, req, ino, size, off, NULL);
+  mount_t* m = fuse_req_userdata(req);
+  if (read_from_store(m, req, ino, size, off)) return;
+  post(m, OP_READ, req, ino, size, off, NULL);
 }
 
 /* Answers the request past a listing's last entry here (1), or leaves it to JavaScript (0). */
@@ -686,6 +712,86 @@ static int64_t first_pending(mount_t* m, uint64_t ino, int64_t pos, int64_t end,
   return cut;
 }
 
+/* ---- storeDeflated's items by inode: reads of a file being inflated wait for it here ---- */
+
+/* Under `lock`: whether `ino`'s stream failed to inflate lately. */
+static int recently_failed(mount_t* m, fuse_ino_t ino) {
+  for (unsigned i = 0; i < FAILED_KEPT; i++) {
+    if (m->failed[i] == ino) return 1;
+  }
+  return 0;
+}
+
+/* Under `lock`. */
+static store_item_t* item_find(mount_t* m, fuse_ino_t ino) {
+  for (store_item_t* it = m->by_ino[ino % ITEM_SLOTS]; it != NULL; it = it->hnext) {
+    if (it->ino == ino) return it;
+  }
+  return NULL;
+}
+
+static void item_hash(mount_t* m, store_item_t* it) {
+  store_item_t** head = &m->by_ino[it->ino % ITEM_SLOTS];
+  it->hnext = *head;
+  *head = it;
+  it->hashed = 1;
+}
+
+static void item_unhash(mount_t* m, store_item_t* it) {
+  if (!it->hashed) return;
+  for (store_item_t** p = &m->by_ino[it->ino % ITEM_SLOTS]; *p != NULL; p = &(*p)->hnext) {
+    if (*p == it) {
+      *p = it->hnext;
+      break;
+    }
+  }
+  it->hashed = 0;
+}
+
+static void reply_slice(fuse_req_t req, const unsigned char* content, size_t len, size_t size, off_t off) {
+  size_t n = (size_t)off < len ? len - (size_t)off : 0;
+  fuse_reply_buf(req, (const char*)content + (n ? off : 0), n < size ? n : size);
+}
+
+// A read of a file whose content a store thread is about to inflate or is pushing is answered by that
+// thread, or here from the content it is pushing, instead of crossing into JavaScript: a walk that reads
+// a file its listing's push has not reached yet would otherwise inflate it twice, once on each side.
+// (Answering here, on the loop thread, also means no store thread ever waits on a page that a read of
+// its own file has locked: that read is answered from the content, not queued behind the push.)
+static int read_from_store(mount_t* m, fuse_req_t req, fuse_ino_t ino, size_t size, off_t off) {
+  int taken = 0;
+  pthread_mutex_lock(&m->lock);
+  store_item_t* it = item_find(m, ino);
+  if (it != NULL && it->state == ITEM_PUSHING) {
+    reply_slice(req, it->content, it->len, size, off);
+    taken = 1;
+  } else if (it != NULL) {
+    waiter_t* w = malloc(sizeof *w);
+    if (w != NULL) {
+      w->req = req;
+      w->size = size;
+      w->off = off;
+      w->next = it->waiters;
+      it->waiters = w;
+      taken = 1;
+    }
+  }
+  pthread_mutex_unlock(&m->lock);
+  return taken;
+}
+
+/* Answers `w` and those after it from `content`, or, when it could not be had, sends them to JavaScript
+   (which reads the file itself and reports what is wrong with it). Called without `lock`. */
+static void answer_waiters(mount_t* m, waiter_t* w, fuse_ino_t ino, const unsigned char* content, size_t len) {
+  while (w != NULL) {
+    waiter_t* next = w->next;
+    if (content != NULL) reply_slice(w->req, content, len, w->size, w->off);
+    else post(m, OP_READ, w->req, ino, w->size, w->off, NULL);
+    free(w);
+    w = next;
+  }
+}
+
 /* A store thread's buffers for deflated items, grown as needed. */
 typedef struct {
   z_stream z;
@@ -736,10 +842,28 @@ static void* store_main(void* arg) {
     if (m->store_head == NULL) m->store_tail = NULL;
     const unsigned char* content = (const unsigned char*)it->data;
     if (it->fd >= 0) {
+      it->state = ITEM_INFLATING;
       pthread_mutex_unlock(&m->lock);
       content = inflate_item(&f, it);
       close(it->fd);
       pthread_mutex_lock(&m->lock);
+      // From now on a read of the file is answered from the content on the loop thread; those that
+      // came meanwhile are answered first, before any push can wait on pages their requests hold.
+      waiter_t* w = it->waiters;
+      it->waiters = NULL;
+      if (content != NULL) {
+        it->state = ITEM_PUSHING;
+        it->content = content;
+      } else {
+        item_unhash(m, it);
+        // Its reads go to JavaScript, which must then read the file itself, not hand it back here.
+        m->failed[m->failed_next++ % FAILED_KEPT] = it->ino;
+      }
+      if (w != NULL) {
+        pthread_mutex_unlock(&m->lock);
+        answer_waiters(m, w, it->ino, content, it->len);
+        pthread_mutex_lock(&m->lock);
+      }
     }
     int pushed = 0;
     int64_t end = (int64_t)it->off + (int64_t)it->len;
@@ -757,8 +881,17 @@ static void* store_main(void* arg) {
     }
     if (pushed) m->stores_done++;
     if (pushed && it->fd >= 0) m->stores_inflated++;
+    item_unhash(m, it);
     m->store_bytes -= it->len;
     free(it);
+    // A buffer grown for a large file is not kept: each mount has two such threads, and a daemon serving
+    // ten mounts would otherwise hold megabytes per thread for files read once.
+    if (f.dst_cap > KEPT_BUFFER_MAX || f.src_cap > KEPT_BUFFER_MAX) {
+      free(f.src);
+      free(f.dst);
+      f.src = f.dst = NULL;
+      f.src_cap = f.dst_cap = 0;
+    }
   }
   if (f.z_ready) inflateEnd(&f.z);
   free(f.src);
@@ -767,6 +900,13 @@ static void* store_main(void* arg) {
     store_item_t* it = m->store_head;
     m->store_head = it->next;
     if (it->fd >= 0) close(it->fd);
+    item_unhash(m, it);
+    for (waiter_t* w = it->waiters; w != NULL;) {
+      waiter_t* next = w->next;
+      fuse_reply_err(w->req, EIO); /* the connection is gone: this only frees the request */
+      free(w);
+      w = next;
+    }
     free(it);
   }
   m->store_tail = NULL;
@@ -786,20 +926,55 @@ static bool store_threads_up(mount_t* m) {
   return m->store_started > 0;
 }
 
-/* Queues `it` (of it->len bytes of content) unless the queue is full; frees it when not queued. */
-static bool enqueue_store(mount_t* m, store_item_t* it) {
+/* Queues `it` (of it->len bytes of content) unless the queue is full; frees it when not queued. With a
+   read `w` to answer from it, it goes first and the queue's bound does not apply (the read needs the
+   content either way); a file already on its way takes the read instead, and `it` is not needed. */
+static bool enqueue_store(mount_t* m, store_item_t* it, waiter_t* w) {
   bool queued = false;
+  it->next = NULL;
+  it->hnext = NULL;
+  it->hashed = 0;
+  it->state = ITEM_QUEUED;
+  it->content = NULL;
+  it->waiters = NULL;
   pthread_mutex_lock(&m->lock);
-  if (m->store_bytes + it->len <= STORE_QUEUE_MAX) {
-    if (m->store_tail) m->store_tail->next = it;
-    else m->store_head = it;
-    m->store_tail = it;
+  store_item_t* same = it->fd >= 0 ? item_find(m, it->ino) : NULL;
+  waiter_t* back = NULL; /* a read to give back to JavaScript */
+  if (it->fd >= 0 && recently_failed(m, it->ino)) {
+    back = w;
+  } else if (same != NULL) {
+    if (w != NULL && same->state == ITEM_PUSHING) {
+      reply_slice(w->req, same->content, same->len, w->size, w->off);
+      free(w);
+    } else if (w != NULL) {
+      w->next = same->waiters;
+      same->waiters = w;
+    }
+    queued = true;
+  } else if (w != NULL || m->store_bytes + it->len <= STORE_QUEUE_MAX) {
+    if (w != NULL) {
+      it->waiters = w;
+      it->next = m->store_head;
+      m->store_head = it;
+      if (m->store_tail == NULL) m->store_tail = it;
+    } else {
+      if (m->store_tail) m->store_tail->next = it;
+      else m->store_head = it;
+      m->store_tail = it;
+    }
+    if (it->fd >= 0) item_hash(m, it);
     m->store_bytes += it->len;
     queued = true;
+    it = NULL;
     pthread_cond_signal(&m->store_cond);
   }
   pthread_mutex_unlock(&m->lock);
-  if (!queued) {
+  if (back != NULL) {
+    /* (storeDeflated refuses the file from now on, so it is not handed back here again) */
+    post(m, OP_READ, back->req, it->ino, back->size, back->off, NULL);
+    free(back);
+  }
+  if (it != NULL) {
     if (it->fd >= 0) close(it->fd);
     free(it);
   }
@@ -823,7 +998,7 @@ static napi_value js_store(napi_env env, napi_callback_info info) {
       it->len = len;
       it->fd = -1;
       memcpy(it->data, data, len);
-      queued = enqueue_store(m, it);
+      queued = enqueue_store(m, it, NULL);
     }
   }
   napi_value out;
@@ -831,33 +1006,51 @@ static napi_value js_store(napi_env env, napi_callback_info info) {
   return out;
 }
 
-// storeDeflated(handle, ino, fd, start, end, size): as store(handle, ino, 0, content) for a file whose
-// content is the zlib stream at [start, end) of the open file fd (a whole pack entry), `size` bytes
-// inflated. The stream is read and inflated on the store threads, not on the JavaScript thread, so a
-// walk's pushes use every core while JavaScript only routes them. fd is duplicated here, so the caller
-// may close its own at any time. A stream that does not inflate to exactly `size` bytes is not pushed
-// (the read that needs the file then comes to JavaScript, which reports the damage). false when dropped.
+// storeDeflated(handle, ino, fd, start, end, size[, readId, readOffset, readSize]): as store(handle,
+// ino, 0, content) for a file whose content is the zlib stream at [start, end) of the open file fd (a
+// whole pack entry), `size` bytes inflated. The stream is read and inflated on the store threads, not on
+// the JavaScript thread, so a walk's pushes use every core while JavaScript only routes them. fd is
+// duplicated here, so the caller may close its own at any time. With readId, the pending read of that
+// id (of readSize bytes at readOffset) is answered from the content before it is pushed, and the file
+// goes first. A stream that does not inflate to exactly `size` bytes is not pushed, and reads waiting
+// for it go to JavaScript, which reads the file itself and reports the damage. false when dropped (the
+// read, if any, is then still JavaScript's to answer).
 static napi_value js_store_deflated(napi_env env, napi_callback_info info) {
-  ARGS(6);
+  ARGS(9);
   mount_t* m = get_mount(env, argv[0]);
   if (m == NULL) return NULL;
   double ino = get_double(env, argv[1]), fd = get_double(env, argv[2]);
   double start = get_double(env, argv[3]), end = get_double(env, argv[4]), size = get_double(env, argv[5]);
   bool queued = false;
-  if (m->se != NULL && !m->destroyed && fd >= 0 && start >= 0 && end > start && end - start <= STORE_QUEUE_MAX &&
+  pthread_mutex_lock(&m->lock);
+  int failed = recently_failed(m, (fuse_ino_t)ino);
+  pthread_mutex_unlock(&m->lock);
+  if (!failed && m->se != NULL && !m->destroyed && fd >= 0 && start >= 0 && end > start && end - start <= STORE_QUEUE_MAX &&
       size > 0 && size <= STORE_QUEUE_MAX && store_threads_up(m)) {
     store_item_t* it = malloc(sizeof *it);
-    int own = it != NULL ? fcntl((int)fd, F_DUPFD_CLOEXEC, 0) : -1;
-    if (own >= 0) {
-      it->next = NULL;
+    waiter_t* w = argc >= 9 && it != NULL ? malloc(sizeof *w) : NULL;
+    int own = it != NULL && (argc < 9 || w != NULL) ? fcntl((int)fd, F_DUPFD_CLOEXEC, 0) : -1;
+    if (own >= 0 && w != NULL) {
+      w->next = NULL;
+      w->off = (off_t)get_double(env, argv[7]);
+      w->size = (size_t)get_double(env, argv[8]);
+      w->req = slot_take(m, get_double(env, argv[6]));
+      if (w->req == NULL) { /* answered already, or not a request of this mount */
+        free(w);
+        w = NULL;
+      }
+    }
+    if (own >= 0 && (argc < 9 || w != NULL)) {
       it->ino = (fuse_ino_t)ino;
       it->off = 0;
       it->len = (size_t)size;
       it->fd = own;
       it->src_off = (off_t)start;
       it->src_len = (size_t)(end - start);
-      queued = enqueue_store(m, it);
+      queued = enqueue_store(m, it, w);
     } else {
+      if (own >= 0) close(own);
+      free(w);
       free(it);
     }
   }
