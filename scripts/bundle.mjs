@@ -10,10 +10,11 @@ import { build } from 'esbuild';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+// The build to bundle: dist/ unless named (bench/suite/build.mjs bundles its private build).
+const dist = process.argv[2] ?? join(dirname(fileURLToPath(import.meta.url)), '..', 'dist');
 await build({
-  entryPoints: ['medo', 'silo'].map((name) => ({ in: join(root, 'dist', 'cli', `${name}.js`), out: `${name}.bundle` })),
-  outdir: join(root, 'dist', 'cli'),
+  entryPoints: ['medo', 'silo'].map((name) => ({ in: join(dist, 'cli', `${name}.js`), out: `${name}.bundle` })),
+  outdir: join(dist, 'cli'),
   outExtension: { '.js': '.mjs' },
   bundle: true,
   platform: 'node',

@@ -12,9 +12,10 @@ const verdictText = (p) => (p === null ? 'n/a' : p ? 'pass' : '**FAIL**');
 function goalValue(v, row, ds) {
   const cell = row.peers[v.peer];
   const s = summarize(cell);
-  const local = summarize(row.peers.local).wallMs;
+  const local = v.base;
   switch (v.kind) {
     case 'mountMs': return fmtMs(s.serverMs);
+    case 'readyMs': return fmtMs(s.wallMs);
     case 'ratio': return s.wallMs !== null && local ? fmtRatio(s.wallMs / local) : '-';
     case 'vs': return `${fmtMs(s.wallMs)} vs ${fmtMs(summarize(row.peers[v.other]).wallMs)}`;
     case 'mbps': return s.wallMs ? `${(ds.bytes / 1e6 / (s.wallMs / 1000)).toFixed(0)} MB/s` : '-';
@@ -41,7 +42,7 @@ export function renderMarkdown({ meta, datasets, rows, wls, fsPeers, medoPeers }
   const goalRows = [];
   for (const row of rows) {
     const wl = wlByName[row.workload];
-    const vs = verdicts(wl, row, byName[row.dataset]);
+    const vs = verdicts(wl, row, byName[row.dataset], rows);
     const byGoal = new Map();
     for (const v of vs) {
       const g = wl.goals.find((x) => x.text === v.goal);
