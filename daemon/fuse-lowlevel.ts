@@ -78,7 +78,9 @@ export class LowLevelMount {
     this.ops = new LowLevelOps(addon, undefined, source, options.log, options.counters,
       options.prefetch ?? process.env.MEDO_MOUNT_PREFETCH !== '0');
     // "prefetch": files the kernel has taken into its page cache ahead of any read (lowlevel-ops.ts).
-    if (options.counters !== undefined) options.counters.sampled = (): Record<string, number> => (this.handle === undefined ? {} : { prefetch: addon.stored(this.handle), prefetchInflated: addon.stored(this.handle, true) });
+    if (options.counters !== undefined) options.counters.sampled = (): Record<string, number> => (this.handle === undefined ? {} : {
+      prefetch: addon.stored(this.handle), prefetchInflated: addon.stored(this.handle, 1), readsInAddon: addon.stored(this.handle, 2),
+    });
     this.closed = new Promise((resolve) => {
       this.onClosed = resolve;
     });

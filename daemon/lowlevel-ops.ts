@@ -10,7 +10,7 @@ import { constants } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { isMedoError } from '../lib/errors.js';
 import { withFetch } from '../lib/mount/fetch-on-miss.js';
-import { joinPath, type DirEntry, type MountNode, type MountSource } from '../lib/mount/source.js';
+import { joinPath, type DeflatedRange, type DirEntry, type MountNode, type MountSource } from '../lib/mount/source.js';
 import type { MountCounters } from './counters.js';
 import { FsError, toErrno } from './errno.js';
 import type { Logger } from './log.js';
@@ -27,12 +27,22 @@ export interface ReplyFunctions {
   /** `dirIno` and `last` (this chunk ends the listing): the addon then answers the request past the end itself (OP.LISTED). */
   replyDir(h: unknown, id: number, plus: boolean, size: number, firstIndex: number, entries: Uint8Array, count: number, dirIno: number, last: boolean): void;
   store(h: unknown, ino: number, offset: number, bytes: Uint8Array): boolean;
-  /** As store of a whole file, for content that is the zlib stream at [start, end) of `fd`: inflated on the addon's threads. */
-  storeDeflated?(h: unknown, ino: number, fd: number, start: number, end: number, size: number,
-    readId?: number, readOffset?: number, readSize?: number): boolean;
-  stored(h: unknown, inflated?: boolean): number;
+  /** As store of a whole file, for content in a pack (`range`: rangeArray): inflated on the addon's threads. */
+  storeDeflated?(h: unknown, ino: number, range: Float64Array, readId?: number, readOffset?: number, readSize?: number): boolean;
+  /** As storeDeflated, held back until the kernel asks past the end of directory `dirIno`'s listing. */
+  armDeflated?(h: unknown, dirIno: number, ino: number, range: Float64Array): boolean;
+  /** Queues (`queue`) or drops what is still armed for `dirIno`. */
+  releaseArmed?(h: unknown, dirIno: number, queue: boolean): void;
+  /** Pushes the kernel took; `what` 1: of them, inflated by the addon; 2: reads the addon answered itself. */
+  stored(h: unknown, what?: number): number;
   storeQueued(h: unknown): number;
   readonly DIRENT_HEADER: number;
+}
+
+/** A DeflatedRange and the file's size as the addon takes them: [fd, start, end, size, baseStart, baseEnd, baseSize, deltaSize]. */
+function rangeArray(at: DeflatedRange, size: number): Float64Array {
+  const d = at.delta;
+  return Float64Array.of(at.fd, at.start, at.end, size, d?.baseStart ?? 0, d?.baseEnd ?? 0, d?.baseSize ?? 0, d?.size ?? 0);
 }
 
 export const OP = {
@@ -55,6 +65,8 @@ const PREFETCH_FILE_MAX = 128 << 10;
 const PREFETCH_DIR_MAX = 8 << 20;
 /** What the addon inflates for one directory's prefetch at most (its queue holds 16 MiB). */
 const ROUTED_DIR_MAX = 16 << 20;
+/** Listings whose files stay armed in the addon (armFiles) until they are read to the end. */
+const ARMED_DIRS_KEPT = 16;
 const PREFETCHED_DIRS_KEPT = 100_000;
 /**
  * A walk that reads (tar, cp -r, a build): when a file was read within the last WALK_LISTINGS directory
@@ -107,6 +119,8 @@ export class LowLevelOps {
   private released = false;
   /** Directories whose files were pushed (or are being pushed) into the page cache, by path. */
   private readonly prefetched = new Set<string>();
+  /** Directories whose routed files are armed in the addon (armFiles), oldest first, until listed. */
+  private readonly armed = new Set<number>();
   /** Directory listings begun so far, and how many had begun at the last file read (WALK_LISTINGS). */
   private listingsBegun = 0;
   private readAtListing = -Infinity;
@@ -119,6 +133,20 @@ export class LowLevelOps {
   /** Whether files stored as whole pack entries go to the addon to be inflated (storeDeflated). */
   private get routed(): boolean {
     return this.native.storeDeflated !== undefined && this.source.deflatedAt !== undefined;
+  }
+
+  private addonReads = 0;
+
+  private noteAddonReads(): void {
+    const n = this.native.stored(this.handle, 2);
+    if (n !== this.addonReads) {
+      this.addonReads = n;
+      this.readAtListing = this.listingsBegun;
+    }
+  }
+
+  private get arming(): boolean {
+    return this.routed && this.native.armDeflated !== undefined && this.native.releaseArmed !== undefined;
   }
 
   attach(handle: unknown): void {
@@ -267,7 +295,7 @@ export class LowLevelOps {
       if (n.kind === 'dir') throw new FsError('EISDIR');
       if (n.size >= ROUTED_READ_MIN && n.size <= ROUTED_FILE_MAX && offset < n.size && this.routed) {
         const at = this.source.deflatedAt!(n);
-        if (at !== undefined && this.native.storeDeflated!(this.handle, ino, at.fd, at.start, at.end, n.size, id, offset, size)) {
+        if (at !== undefined && this.native.storeDeflated!(this.handle, ino, rangeArray(at, n.size), id, offset, size)) {
           if (this.counters !== undefined) this.counters.bytesRead += Math.min(size, n.size - offset);
           if (this.prefetch) this.prefetchSiblings(ino);
           return;
@@ -318,8 +346,11 @@ export class LowLevelOps {
     this.prefetchDir(cut < 0 ? '' : path.slice(0, cut), ino);
   }
 
-  /** Pushes the small files of `dir` the kernel knows (but `except`) into the page cache, once per directory. */
-  private prefetchDir(dir: string, except?: number): void {
+  /**
+   * Pushes the small files of `dir` the kernel knows (but `except`) into the page cache, once per
+   * directory; with `armed`, all but those the addon was given armed (armFiles).
+   */
+  private prefetchDir(dir: string, except?: number, armed = false): void {
     if (this.prefetched.has(dir)) return;
     if (this.prefetched.size >= PREFETCHED_DIRS_KEPT) this.prefetched.clear();
     this.prefetched.add(dir);
@@ -330,7 +361,7 @@ export class LowLevelOps {
       return;
     }
     const known = (entries ?? []).filter((e) => e.kind === 'file' && e.ino !== except && this.paths[e.ino] !== undefined);
-    if (known.length > 0) void this.pushFiles(known);
+    if (known.length > 0) void this.pushFiles(known, armed);
   }
 
   /**
@@ -340,7 +371,7 @@ export class LowLevelOps {
    * between yields: a reader walking the directory asks for the next file a few tens of microseconds after
    * the last, so a yield per file would let it overtake the pushes.
    */
-  private async pushFiles(entries: DirEntry[]): Promise<void> {
+  private async pushFiles(entries: DirEntry[], armed: boolean): Promise<void> {
     let budget = PREFETCH_DIR_MAX;
     let routedBudget = ROUTED_DIR_MAX;
     let run = 0;
@@ -357,8 +388,9 @@ export class LowLevelOps {
         const at = this.routed && size <= ROUTED_FILE_MAX && size <= routedBudget ? this.source.deflatedAt!(n) : undefined;
         if (at !== undefined) {
           routedBudget -= size;
+          if (armed) continue;
           // Dropped only when the queue is full, and then a push from here would be too.
-          this.native.storeDeflated!(this.handle, n.ino, at.fd, at.start, at.end, size);
+          this.native.storeDeflated!(this.handle, n.ino, rangeArray(at, size));
           continue;
         }
         if (size > PREFETCH_FILE_MAX || size > budget) continue;
@@ -380,7 +412,44 @@ export class LowLevelOps {
   private listed(ino: number, plus: boolean): void {
     this.listings.delete(ino);
     const dirPath = this.paths[ino];
-    if (dirPath !== undefined && plus && this.prefetch && this.listingsBegun - this.readAtListing <= WALK_LISTINGS) this.prefetchDir(dirPath);
+    // An armed listing's routed files were queued by the addon at its end (or are now, when this side
+    // answered the request past the end); the rest are pushed from here.
+    const armed = this.armed.delete(ino);
+    if (armed) this.native.releaseArmed!(this.handle, ino, true);
+    if (dirPath !== undefined && plus && this.prefetch && (armed || this.listingsBegun - this.readAtListing <= WALK_LISTINGS)) {
+      this.prefetchDir(dirPath, undefined, armed);
+    }
+  }
+
+  /**
+   * Arms the routed files of a reading walk's listing, as its last chunk goes out: the addon queues them
+   * itself when the kernel asks past the end (by then it holds their inodes), with no crossing into
+   * JavaScript between the listing and the pushes. What the addon still holds armed when listed() runs
+   * is queued then. Listings never read to their end are dropped, oldest first, beyond ARMED_DIRS_KEPT.
+   */
+  private armFiles(dirIno: number, l: Listing): void {
+    let budget = ROUTED_DIR_MAX;
+    let any = false;
+    for (const e of l.entries) {
+      if (e === undefined || e.kind !== 'file' || this.paths[e.ino] === undefined) continue;
+      try {
+        const n = e.node();
+        if (n.size === 0 || n.size > ROUTED_FILE_MAX || n.size > budget) continue;
+        const at = this.source.deflatedAt!(n);
+        if (at === undefined) continue;
+        budget -= n.size;
+        any = this.native.armDeflated!(this.handle, dirIno, n.ino, rangeArray(at, n.size)) || any;
+      } catch {
+        // A damaged or missing object: the read that needs it reports it.
+      }
+    }
+    if (!any) return;
+    this.armed.add(dirIno);
+    if (this.armed.size > ARMED_DIRS_KEPT) {
+      const oldest = this.armed.values().next().value!;
+      this.armed.delete(oldest);
+      this.native.releaseArmed!(this.handle, oldest, false);
+    }
   }
 
   private listing(ino: number): Listing {
@@ -451,6 +520,12 @@ export class LowLevelOps {
       // end, itself, and tells us (OP.LISTED).
       const last = names.length > 0 && first + names.length === l.names.length;
       this.native.replyDir(this.handle, id, plus, size, first, out, names.length, ino, last);
+      // Armed once the reply is out, so the reader does not wait for it: when the kernel's request past
+      // the end comes first, the addon finds nothing armed, and listed() queues them instead. (Reads the
+      // addon answered from what it was pushing count as the walk's reads.)
+      const begun = this.listingsBegun + (first === 0 && names.length > 0 ? 1 : 0);
+      if (last && plus && this.prefetch && this.arming) this.noteAddonReads();
+      if (last && plus && this.prefetch && this.arming && begun - this.readAtListing <= WALK_LISTINGS) this.armFiles(ino, l);
       if (first === 0 && names.length > 0) this.listingsBegun++;
       // The kernel asks until it gets an empty answer: the listing is done with then.
       if (names.length === 0) this.listed(ino, plus);

@@ -102,9 +102,11 @@ typedef struct {
   size_t store_bytes;
   struct store_item* by_ino[ITEM_SLOTS]; /* storeDeflated's items not yet pushed, by inode (see read_from_store) */
   fuse_ino_t failed[FAILED_KEPT];        /* the last files whose stream did not inflate, refused by storeDeflated */
+  struct store_item* armed;              /* armDeflated's items, newest first, until their listing ends */
   unsigned failed_next;
   double stores_done; /* pushes the kernel took, under `lock` */
   double stores_inflated; /* of them, storeDeflated's (inflated on a store thread) */
+  double reads_served;    /* reads answered from a store item (read_from_store, storeDeflated's), under `lock` */
   listing_end_t ends[EOF_SLOTS]; /* under `lock` */
 } mount_t;
 
@@ -121,7 +123,7 @@ typedef struct waiter {
   off_t off;
 } waiter_t;
 
-enum { ITEM_QUEUED, ITEM_INFLATING, ITEM_PUSHING };
+enum { ITEM_ARMED, ITEM_QUEUED, ITEM_INFLATING, ITEM_PUSHING };
 
 typedef struct store_item {
   struct store_item* next;
@@ -133,10 +135,15 @@ typedef struct store_item {
   int fd;
   off_t src_off;
   size_t src_len;
+  /* a delta (delta_size > 0): [src_off, +src_len) inflates to delta_size bytes of git delta, against the
+     whole entry [base_off, +base_len) of the same fd, which inflates to base_size bytes */
+  off_t base_off;
+  size_t base_len, base_size, delta_size;
   /* storeDeflated's only, under `lock`: its place in by_ino until pushed, its state, the content while
      it is pushed (the store thread's buffer), and the reads waiting for it */
   struct store_item* hnext;
   int hashed, state;
+  fuse_ino_t dir; /* ITEM_ARMED: the directory whose listing's end queues it (armDeflated) */
   const unsigned char* content;
   waiter_t* waiters;
   char data[];
@@ -308,6 +315,7 @@ static void ll_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi
 }
 
 static int read_from_store(mount_t* m, fuse_req_t req, fuse_ino_t ino, size_t size, off_t off);
+static void release_armed(mount_t* m, fuse_ino_t dir, int queue);
 
 static void ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info* fi) {
   (void)fi;
@@ -325,6 +333,8 @@ static int listing_ended(mount_t* m, fuse_req_t req, fuse_ino_t ino, off_t off, 
   pthread_mutex_unlock(&m->lock);
   if (!ended) return 0;
   fuse_reply_buf(req, NULL, 0);
+  // The kernel holds every entry's inode now: the files armed for this listing can be pushed.
+  release_armed(m, ino, 1);
   post(m, OP_LISTED, NULL, ino, (uint64_t)plus, off, NULL);
   return 1;
 }
@@ -758,10 +768,78 @@ static void reply_slice(fuse_req_t req, const unsigned char* content, size_t len
 // a file its listing's push has not reached yet would otherwise inflate it twice, once on each side.
 // (Answering here, on the loop thread, also means no store thread ever waits on a page that a read of
 // its own file has locked: that read is answered from the content, not queued behind the push.)
+/* Under `lock`: an armed item a read needs now goes first in the queue. */
+static void wake_armed(mount_t* m, store_item_t* it) {
+  for (store_item_t** p = &m->armed; *p != NULL; p = &(*p)->next) {
+    if (*p == it) {
+      *p = it->next;
+      break;
+    }
+  }
+  it->state = ITEM_QUEUED;
+  it->next = m->store_head;
+  m->store_head = it;
+  if (m->store_tail == NULL) m->store_tail = it;
+  pthread_cond_signal(&m->store_cond);
+}
+
+/* Armed items of `dir` into the queue, in the order they were armed (queue), or dropped. */
+static void release_armed(mount_t* m, fuse_ino_t dir, int queue) {
+  store_item_t* taken = NULL; /* newest first, as on the armed list */
+  store_item_t** tail = &taken;
+  pthread_mutex_lock(&m->lock);
+  for (store_item_t** p = &m->armed; *p != NULL;) {
+    store_item_t* it = *p;
+    if (it->dir != dir) {
+      p = &it->next;
+      continue;
+    }
+    *p = it->next;
+    it->next = NULL;
+    *tail = it;
+    tail = &it->next;
+  }
+  store_item_t* ordered = NULL;
+  while (taken != NULL) {
+    store_item_t* next = taken->next;
+    taken->next = ordered;
+    ordered = taken;
+    taken = next;
+  }
+  store_item_t* dropped = NULL;
+  if (ordered != NULL && queue) {
+    for (store_item_t* it = ordered; it != NULL; it = it->next) {
+      it->state = ITEM_QUEUED;
+      if (it->next == NULL) {
+        if (m->store_tail) m->store_tail->next = ordered;
+        else m->store_head = ordered;
+        m->store_tail = it;
+        break;
+      }
+    }
+    pthread_cond_broadcast(&m->store_cond);
+  } else if (ordered != NULL) {
+    for (store_item_t* it = ordered; it != NULL; it = it->next) {
+      item_unhash(m, it);
+      m->store_bytes -= it->len;
+    }
+    dropped = ordered;
+  }
+  pthread_mutex_unlock(&m->lock);
+  while (dropped != NULL) {
+    store_item_t* next = dropped->next;
+    close(dropped->fd);
+    free(dropped);
+    dropped = next;
+  }
+}
+
 static int read_from_store(mount_t* m, fuse_req_t req, fuse_ino_t ino, size_t size, off_t off) {
   int taken = 0;
   pthread_mutex_lock(&m->lock);
   store_item_t* it = item_find(m, ino);
+  if (it != NULL && it->state == ITEM_ARMED) wake_armed(m, it);
+  if (it != NULL) m->reads_served++;
   if (it != NULL && it->state == ITEM_PUSHING) {
     reply_slice(req, it->content, it->len, size, off);
     taken = 1;
@@ -792,14 +870,6 @@ static void answer_waiters(mount_t* m, waiter_t* w, fuse_ino_t ino, const unsign
   }
 }
 
-/* A store thread's buffers for deflated items, grown as needed. */
-typedef struct {
-  z_stream z;
-  int z_ready;
-  unsigned char *src, *dst;
-  size_t src_cap, dst_cap;
-} inflater_t;
-
 static int grow(unsigned char** buf, size_t* cap, size_t need) {
   if (*cap >= need) return 0;
   unsigned char* b = realloc(*buf, need);
@@ -809,6 +879,46 @@ static int grow(unsigned char** buf, size_t* cap, size_t need) {
   return 0;
 }
 
+/* A store thread's buffers for deflated items, grown as needed. */
+typedef struct {
+  z_stream z;
+  int z_ready;
+  unsigned char *src, *dst, *base, *delta;
+  size_t src_cap, dst_cap, base_cap, delta_cap;
+} inflater_t;
+
+static void inflater_trim(inflater_t* f, size_t keep) {
+  unsigned char** bufs[] = {&f->src, &f->dst, &f->base, &f->delta};
+  size_t* caps[] = {&f->src_cap, &f->dst_cap, &f->base_cap, &f->delta_cap};
+  for (int i = 0; i < 4; i++) {
+    if (*caps[i] > keep) {
+      free(*bufs[i]);
+      *bufs[i] = NULL;
+      *caps[i] = 0;
+    }
+  }
+}
+
+/* Reads [off, off + len) of fd and inflates it into exactly `size` bytes of out; 0, or -1. */
+static int inflate_range(inflater_t* f, int fd, off_t off, size_t len, unsigned char* out, size_t size) {
+  if (inflateReset(&f->z) != Z_OK || grow(&f->src, &f->src_cap, len)) return -1;
+  ssize_t got = pread(fd, f->src, len, off);
+  if (got < 0 || (size_t)got != len) return -1;
+  return medo_inflate_exact(&f->z, f->src, len, out, size) < 0 ? -1 : 0;
+}
+
+/* A git delta's size header (little-endian base 128) at *p, not past end; -1 when it runs out. */
+static int64_t delta_varint(const unsigned char** p, const unsigned char* end) {
+  uint64_t v = 0;
+  for (int shift = 0; *p < end && shift < 64; shift += 7) {
+    unsigned char c = *(*p)++;
+    v |= (uint64_t)(c & 0x7f) << shift;
+    if (!(c & 0x80)) return v > INT64_MAX ? -1 : (int64_t)v;
+  }
+  return -1;
+}
+
+
 /* Called without `lock`: the item's content, read and inflated into f->dst, or NULL when it cannot be
    (a failed read, a stream that is not exactly len bytes): then nothing is pushed, and the read that
    needs the file goes to JavaScript, which reports what is wrong. */
@@ -817,14 +927,17 @@ static const unsigned char* inflate_item(inflater_t* f, store_item_t* it) {
     memset(&f->z, 0, sizeof f->z);
     if (inflateInit(&f->z) != Z_OK) return NULL;
     f->z_ready = 1;
-  } else if (inflateReset(&f->z) != Z_OK) {
-    return NULL;
   }
-  if (grow(&f->src, &f->src_cap, it->src_len) || grow(&f->dst, &f->dst_cap, it->len)) return NULL;
-  ssize_t got = pread(it->fd, f->src, it->src_len, it->src_off);
-  if (got < 0 || (size_t)got != it->src_len) return NULL;
-  if (medo_inflate_exact(&f->z, f->src, it->src_len, f->dst, it->len) < 0) return NULL;
-  return f->dst;
+  if (grow(&f->dst, &f->dst_cap, it->len)) return NULL;
+  if (it->delta_size == 0) return inflate_range(f, it->fd, it->src_off, it->src_len, f->dst, it->len) ? NULL : f->dst;
+  // A delta against a whole entry: both inflated, the delta's two sizes checked against them, applied.
+  if (grow(&f->base, &f->base_cap, it->base_size) || grow(&f->delta, &f->delta_cap, it->delta_size)) return NULL;
+  if (inflate_range(f, it->fd, it->base_off, it->base_len, f->base, it->base_size)) return NULL;
+  if (inflate_range(f, it->fd, it->src_off, it->src_len, f->delta, it->delta_size)) return NULL;
+  const unsigned char* d = f->delta;
+  const unsigned char* end = f->delta + it->delta_size;
+  if (delta_varint(&d, end) != (int64_t)it->base_size || delta_varint(&d, end) != (int64_t)it->len) return NULL;
+  return medo_apply_delta(f->base, it->base_size, d, end, f->dst, it->len) == 0 ? f->dst : NULL;
 }
 
 static void* store_main(void* arg) {
@@ -886,16 +999,16 @@ static void* store_main(void* arg) {
     free(it);
     // A buffer grown for a large file is not kept: each mount has two such threads, and a daemon serving
     // ten mounts would otherwise hold megabytes per thread for files read once.
-    if (f.dst_cap > KEPT_BUFFER_MAX || f.src_cap > KEPT_BUFFER_MAX) {
-      free(f.src);
-      free(f.dst);
-      f.src = f.dst = NULL;
-      f.src_cap = f.dst_cap = 0;
-    }
+    inflater_trim(&f, KEPT_BUFFER_MAX);
   }
   if (f.z_ready) inflateEnd(&f.z);
-  free(f.src);
-  free(f.dst);
+  inflater_trim(&f, 0);
+  if (m->store_head == NULL) { /* armed items, never queued, go with the queue */
+    m->store_head = m->armed;
+  } else {
+    m->store_tail->next = m->armed;
+  }
+  m->armed = NULL;
   while (m->store_head != NULL) {
     store_item_t* it = m->store_head;
     m->store_head = it->next;
@@ -943,6 +1056,8 @@ static bool enqueue_store(mount_t* m, store_item_t* it, waiter_t* w) {
   if (it->fd >= 0 && recently_failed(m, it->ino)) {
     back = w;
   } else if (same != NULL) {
+    if (w != NULL) m->reads_served++;
+    if (w != NULL && same->state == ITEM_ARMED) wake_armed(m, same);
     if (w != NULL && same->state == ITEM_PUSHING) {
       reply_slice(w->req, same->content, same->len, w->size, w->off);
       free(w);
@@ -953,6 +1068,7 @@ static bool enqueue_store(mount_t* m, store_item_t* it, waiter_t* w) {
     queued = true;
   } else if (w != NULL || m->store_bytes + it->len <= STORE_QUEUE_MAX) {
     if (w != NULL) {
+      m->reads_served++;
       it->waiters = w;
       it->next = m->store_head;
       m->store_head = it;
@@ -1006,68 +1122,149 @@ static napi_value js_store(napi_env env, napi_callback_info info) {
   return out;
 }
 
-// storeDeflated(handle, ino, fd, start, end, size[, readId, readOffset, readSize]): as store(handle,
-// ino, 0, content) for a file whose content is the zlib stream at [start, end) of the open file fd (a
-// whole pack entry), `size` bytes inflated. The stream is read and inflated on the store threads, not on
-// the JavaScript thread, so a walk's pushes use every core while JavaScript only routes them. fd is
-// duplicated here, so the caller may close its own at any time. With readId, the pending read of that
+// A file's place in a pack, as lib/mount/source.ts's DeflatedRange in a Float64Array: [fd, start, end,
+// size, baseStart, baseEnd, baseSize, deltaSize]; deltaSize 0 for a whole entry. Fills the item's source fields
+// and returns the descriptor, or -1 when the numbers are out of bounds.
+static int get_range(napi_env env, napi_value v, store_item_t* it) {
+  void* data = NULL;
+  napi_typedarray_type type;
+  size_t count = 0, byte_offset;
+  napi_value buffer;
+  if (napi_get_typedarray_info(env, v, &type, &count, &data, &buffer, &byte_offset) != napi_ok || type != napi_float64_array || count != 8) return -1;
+  const double* r = data;
+  const double max = STORE_QUEUE_MAX;
+  if (!(r[0] >= 0 && r[0] < 1 << 30 && r[1] >= 0 && r[2] > r[1] && r[2] - r[1] <= max && r[3] > 0 && r[3] <= max)) return -1;
+  it->src_off = (off_t)r[1];
+  it->src_len = (size_t)(r[2] - r[1]);
+  it->len = (size_t)r[3];
+  it->delta_size = 0;
+  it->base_size = it->base_len = 0;
+  it->base_off = 0;
+  if (r[7] != 0) {
+    if (!(r[7] > 0 && r[7] <= max && r[4] >= 0 && r[5] > r[4] && r[5] - r[4] <= max && r[6] > 0 && r[6] <= max)) return -1;
+    it->base_off = (off_t)r[4];
+    it->base_len = (size_t)(r[5] - r[4]);
+    it->base_size = (size_t)r[6];
+    it->delta_size = (size_t)r[7];
+  }
+  return (int)r[0];
+}
+
+// storeDeflated(handle, ino, range[, readId, readOffset, readSize]): as store(handle, ino, 0, content)
+// for a file whose content is a whole pack entry, or a delta against one, in the open file range[0]
+// (get_range). It is read and inflated (and the delta applied) on the store threads, not on the
+// JavaScript thread, so a walk's pushes use every core while JavaScript only routes them. The descriptor
+// is duplicated here, so the caller may close its own at any time. With readId, the pending read of that
 // id (of readSize bytes at readOffset) is answered from the content before it is pushed, and the file
-// goes first. A stream that does not inflate to exactly `size` bytes is not pushed, and reads waiting
-// for it go to JavaScript, which reads the file itself and reports the damage. false when dropped (the
-// read, if any, is then still JavaScript's to answer).
+// goes first. Content that does not come out exactly `size` bytes (a stream or delta that is damaged or
+// lies) is not pushed, and reads waiting for it go to JavaScript, which reads the file itself and
+// reports the damage. false when dropped (the read, if any, is then still JavaScript's to answer).
 static napi_value js_store_deflated(napi_env env, napi_callback_info info) {
-  ARGS(9);
+  ARGS(6);
   mount_t* m = get_mount(env, argv[0]);
   if (m == NULL) return NULL;
-  double ino = get_double(env, argv[1]), fd = get_double(env, argv[2]);
-  double start = get_double(env, argv[3]), end = get_double(env, argv[4]), size = get_double(env, argv[5]);
+  double ino = get_double(env, argv[1]);
   bool queued = false;
   pthread_mutex_lock(&m->lock);
   int failed = recently_failed(m, (fuse_ino_t)ino);
   pthread_mutex_unlock(&m->lock);
-  if (!failed && m->se != NULL && !m->destroyed && fd >= 0 && start >= 0 && end > start && end - start <= STORE_QUEUE_MAX &&
-      size > 0 && size <= STORE_QUEUE_MAX && store_threads_up(m)) {
-    store_item_t* it = malloc(sizeof *it);
-    waiter_t* w = argc >= 9 && it != NULL ? malloc(sizeof *w) : NULL;
-    int own = it != NULL && (argc < 9 || w != NULL) ? fcntl((int)fd, F_DUPFD_CLOEXEC, 0) : -1;
+  store_item_t* it = !failed && m->se != NULL && !m->destroyed && store_threads_up(m) ? calloc(1, sizeof *it) : NULL;
+  int fd = it != NULL ? get_range(env, argv[2], it) : -1;
+  if (fd >= 0) {
+    waiter_t* w = argc >= 6 ? malloc(sizeof *w) : NULL;
+    int own = argc < 6 || w != NULL ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
     if (own >= 0 && w != NULL) {
       w->next = NULL;
-      w->off = (off_t)get_double(env, argv[7]);
-      w->size = (size_t)get_double(env, argv[8]);
-      w->req = slot_take(m, get_double(env, argv[6]));
+      w->off = (off_t)get_double(env, argv[4]);
+      w->size = (size_t)get_double(env, argv[5]);
+      w->req = slot_take(m, get_double(env, argv[3]));
       if (w->req == NULL) { /* answered already, or not a request of this mount */
         free(w);
         w = NULL;
       }
     }
-    if (own >= 0 && (argc < 9 || w != NULL)) {
+    if (own >= 0 && (argc < 6 || w != NULL)) {
       it->ino = (fuse_ino_t)ino;
-      it->off = 0;
-      it->len = (size_t)size;
       it->fd = own;
-      it->src_off = (off_t)start;
-      it->src_len = (size_t)(end - start);
       queued = enqueue_store(m, it, w);
+      it = NULL;
     } else {
       if (own >= 0) close(own);
       free(w);
-      free(it);
     }
   }
+  free(it);
   napi_value out;
   napi_get_boolean(env, queued, &out);
   return out;
 }
 
-// stored(handle, inflated): how many pushes the kernel has taken so far (with `inflated`, of storeDeflated's only).
+// armDeflated(handle, dirIno, ino, range): as storeDeflated, for a file of directory
+// dirIno whose listing is being answered: the file is held back until the kernel asks past the
+// listing's end (listing_ended), when it holds every entry's inode and a push can land, and is then
+// queued here, on the loop thread, with the rest of the listing, in the order armed; a read of it before
+// then queues it first. JavaScript arms a reading walk's files as it answers the listing's last chunk, so
+// the pushes start the moment they can, without a crossing into JavaScript and back. false when
+// dropped. releaseArmed(handle, dirIno, queue) queues what is still armed for a directory (this side
+// answered the request past the end) or drops it (a listing never read to its end).
+static napi_value js_arm_deflated(napi_env env, napi_callback_info info) {
+  ARGS(4);
+  mount_t* m = get_mount(env, argv[0]);
+  if (m == NULL) return NULL;
+  double dir = get_double(env, argv[1]), ino = get_double(env, argv[2]);
+  bool armed = false;
+  store_item_t* it = argc == 4 && dir > 0 && m->se != NULL && !m->destroyed && store_threads_up(m) ? calloc(1, sizeof *it) : NULL;
+  int fd = it != NULL ? get_range(env, argv[3], it) : -1;
+  if (fd < 0) {
+    free(it);
+  } else {
+    int own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (own >= 0) {
+      it->ino = (fuse_ino_t)ino;
+      it->fd = own;
+      it->dir = (fuse_ino_t)dir;
+      it->state = ITEM_ARMED;
+      pthread_mutex_lock(&m->lock);
+      if (!recently_failed(m, it->ino) && item_find(m, it->ino) == NULL && m->store_bytes + it->len <= STORE_QUEUE_MAX) {
+        it->next = m->armed;
+        m->armed = it;
+        item_hash(m, it);
+        m->store_bytes += it->len;
+        armed = true;
+      }
+      pthread_mutex_unlock(&m->lock);
+    }
+    if (!armed) {
+      if (own >= 0) close(own);
+      free(it);
+    }
+  }
+  napi_value out;
+  napi_get_boolean(env, armed, &out);
+  return out;
+}
+
+static napi_value js_release_armed(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  mount_t* m = get_mount(env, argv[0]);
+  if (m == NULL) return NULL;
+  bool queue = false;
+  if (argc > 2) napi_get_value_bool(env, argv[2], &queue);
+  release_armed(m, (fuse_ino_t)get_double(env, argv[1]), queue);
+  return NULL;
+}
+
+// stored(handle, what): how many pushes the kernel has taken so far; with what 1, of storeDeflated's and
+// armDeflated's only; with 2, how many reads were answered here from a file being inflated or pushed
+// (which JavaScript never sees: lowlevel-ops.ts counts them as a walk's reads).
 static napi_value js_stored(napi_env env, napi_callback_info info) {
   ARGS(2);
-  bool inflated = false;
-  if (argc > 1) napi_get_value_bool(env, argv[1], &inflated);
+  int32_t what = 0;
+  if (argc > 1) napi_get_value_int32(env, argv[1], &what);
   mount_t* m = get_mount(env, argv[0]);
   if (m == NULL) return NULL;
   pthread_mutex_lock(&m->lock);
-  double n = inflated ? m->stores_inflated : m->stores_done;
+  double n = what == 1 ? m->stores_inflated : what == 2 ? m->reads_served : m->stores_done;
   pthread_mutex_unlock(&m->lock);
   napi_value out;
   napi_create_double(env, n, &out);
@@ -1290,7 +1487,8 @@ static napi_value js_reply_dir(napi_env env, napi_callback_info info) {
 static napi_value init(napi_env env, napi_value exports) {
   struct { const char* name; napi_callback cb; } fns[] = {
     {"mount", js_mount}, {"destroy", js_destroy}, {"ref", js_ref}, {"setTimeouts", js_set_timeouts},
-    {"invalEntry", js_inval_entry}, {"invalInode", js_inval_inode}, {"store", js_store}, {"storeDeflated", js_store_deflated}, {"stored", js_stored},
+    {"invalEntry", js_inval_entry}, {"invalInode", js_inval_inode}, {"store", js_store}, {"storeDeflated", js_store_deflated}, {"armDeflated", js_arm_deflated},
+    {"releaseArmed", js_release_armed}, {"stored", js_stored},
     {"storeQueued", js_store_queued},
     {"replyErr", js_reply_err}, {"replyEntry", js_reply_entry}, {"replyAttr", js_reply_attr},
     {"replyBuf", js_reply_buf}, {"replyXattrSize", js_reply_xattr_size}, {"replyReadlink", js_reply_readlink},

@@ -17,6 +17,7 @@ import { FileSource, readBounded } from '../io/random-access.js';
 import { LruCache } from '../lru-cache.js';
 import type { ObjectStore } from '../store.js';
 import { InflateCursor, type Spill } from './inflate-cursor.js';
+import { OBJ_BLOB, OBJ_OFS_DELTA, OBJ_REF_DELTA } from '../git/pack-entry.js';
 import { deflated, locate, objectSize, type Deflated } from './object-location.js';
 import type { DeflatedRange } from './source.js';
 
@@ -154,19 +155,29 @@ export class ObjectReader {
    * (kernel_cache). Otherwise it is kept when larger than a kernel read, for the reads of its other parts.
    */
   /**
-   * Where blob `oid` (of `size` bytes) lies as a whole zlib entry of a local pack, for a reader of its own
-   * (the mount's native page pushes); undefined when it is cached here, is a delta or loose, or is in no
-   * local pack. Nothing is read but the entry's header; a damaged entry is for that reader to find.
+   * Where blob `oid` (of `size` bytes) lies as a whole zlib entry of a local pack, or as a delta against
+   * one in the same pack, for a reader of its own (the mount's native page pushes); undefined when it is
+   * cached here, is loose, a longer chain, or in no local pack. Nothing is read but entry headers; a
+   * damaged entry is for that reader to find.
    */
   deflatedAt(oid: string, size: number): DeflatedRange | undefined {
     if (this.blobs.has(oid) || this.oversized?.oid === oid) return undefined;
-    const d = deflated(locate(this.store, oid), size);
-    if (d === undefined || d.offset === undefined || d.entryEnd === undefined || !(d.src instanceof FileSource)) {
-      d?.release?.();
-      return undefined;
-    }
-    const fd = d.src.descriptor;
-    return fd < 0 ? undefined : { fd, start: d.dataStart, end: d.entryEnd() };
+    const loc = locate(this.store, oid);
+    if (loc?.kind !== 'packed' || !(loc.pack.pack instanceof FileSource)) return undefined;
+    const fd = loc.pack.pack.descriptor;
+    const { pack, offset, header } = loc;
+    const start = offset + header.headerLength;
+    if (fd < 0) return undefined;
+    if (header.typeCode === OBJ_BLOB) return header.size === size ? { fd, start, end: pack.entryEnd(offset) } : undefined;
+    const baseOffset = header.typeCode === OBJ_OFS_DELTA ? header.baseOffset
+      : header.typeCode === OBJ_REF_DELTA && header.baseOid !== undefined ? pack.find(header.baseOid) : undefined;
+    if (baseOffset === undefined) return undefined;
+    const base = pack.entryHeader(baseOffset, true);
+    if (base.typeCode !== OBJ_BLOB) return undefined;
+    return {
+      fd, start, end: pack.entryEnd(offset),
+      delta: { baseStart: baseOffset + base.headerLength, baseEnd: pack.entryEnd(baseOffset), baseSize: base.size, size: header.size },
+    };
   }
 
   private cachedOrInline(oid: string, size: number, reuse: boolean): Buffer | undefined {

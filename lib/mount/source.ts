@@ -61,6 +61,8 @@ export interface DeflatedRange {
   fd: number;
   start: number;
   end: number;
+  /** For a delta: the whole entry it applies to (in the same file), and the delta's own inflated size. */
+  delta?: { baseStart: number; baseEnd: number; baseSize: number; size: number };
 }
 
 export interface SourceStats {
@@ -87,9 +89,10 @@ export interface MountSource {
    */
   readNow?(node: MountNode): Buffer | undefined;
   /**
-   * Where a file's content lies as one zlib stream in a local file (a whole pack entry): [start, end) of
-   * the open descriptor `fd`, for native code to read and inflate on threads of its own. Undefined when
-   * it does not lie so (a delta, a loose or remote object, one in the source's cache). Optional.
+   * Where a file's content lies as one zlib stream in a local file (a whole pack entry, or a delta
+   * against one in the same pack): [start, end) of the open descriptor `fd`, for native code to read and
+   * inflate on threads of its own. Undefined when it does not lie so (a longer delta chain, a loose or
+   * remote object, one in the source's cache). Optional.
    */
   deflatedAt?(node: MountNode): DeflatedRange | undefined;
   /** A symlink's target. */

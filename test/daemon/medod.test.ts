@@ -3,11 +3,12 @@
 // with the table kept, and a restart bringing the mounts back. Each test runs its own daemon in a temp dir.
 import test from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { chooseBackend } from '../../daemon/mount.js';
+import { repack } from '../../lib/silo/repack.js';
 import type { DaemonStatus } from '../../lib/daemon-protocol.js';
 import { removeDir, sharedTempDir } from '../helpers/git-fixture.js';
 import { buildMedoFixture, writeSourceTree, type MedoFixture } from '../helpers/mount-fixture.js';
@@ -179,6 +180,35 @@ test('a reading walk: a directory listed soon after a read has its small files p
   // As in the test above: a pushed page may be reclaimed first under memory pressure, so nine in ten.
   const reads = (await ops()).read! - (before.read ?? 0);
   t.true(reads <= Math.floor(names.length / 10), `${reads} of ${names.length} files needed a read request`);
+});
+
+test('files stored as whole entries and as deltas of one are inflated in the addon, reads and pushes alike', async (t) => {
+  if (chooseBackend().backend !== 'lowlevel') return t.pass('the libfuse 2 backend has no addon');
+  // Two versions of a text file, a delta of each other after `silo repack -f` (git verify-pack says which).
+  const dir = join(root, `delta-src-${n++}`);
+  writeSourceTree(dir);
+  mkdirSync(join(dir, 'v'), { recursive: true });
+  const v1 = Array.from({ length: 3000 }, (_, i) => `line ${i}: ${'medo '.repeat(i % 7)}\n`).join('');
+  const v2 = `${v1.slice(0, 40_000)}an edit in the middle\n${v1.slice(40_000)}and a line at the end\n`;
+  writeFileSync(join(dir, 'v', 'one.txt'), v1);
+  writeFileSync(join(dir, 'v', 'two.txt'), v2);
+  const fxRoot = join(root, `delta-fx-${n++}`);
+  mkdirSync(fxRoot);
+  const dx = buildMedoFixture(fxRoot, dir);
+  t.true((await repack(dx.siloDir, { force: true })).deltas >= 1, "silo repack made a delta");
+  const packs = readdirSync(join(dx.siloDir, 'pack')).filter((f) => f.endsWith('.idx'));
+  const verify = spawnSync('git', ['verify-pack', '-v', join(dx.siloDir, 'pack', packs[0]!)], { encoding: 'utf8' });
+  t.regex(verify.stdout, /blob\s+\d+\s+\d+\s+\d+\s+1\s+[0-9a-f]{40}/, 'one of the two is a delta of depth 1');
+  const { d, mnts: [a] } = await setup(t, 1);
+  await d.request({ op: 'mount', source: dx.treeptr, mountpoint: a! });
+  const ops = async (): Promise<Record<string, number>> => (await d.status()).mounts[0]!.counters.ops;
+  t.is(await readFile(join(a!, 'v', 'one.txt'), 'utf8'), v1);
+  t.is(await readFile(join(a!, 'v', 'two.txt'), 'utf8'), v2);
+  const after = await ops();
+  // Both files are over 32 KiB: each read that reaches JavaScript goes to the addon with its file, which
+  // answers it (applying the delta for one of them) and pushes the rest. JavaScript inflated neither.
+  t.is(after.readsInAddon, 2, `both reads answered by the addon, the delta's too: ${JSON.stringify(after)}`);
+  t.is(after.prefetchInflated, 2, 'and both files pushed from there');
 });
 
 test('a second daemon on the same socket refuses to start', async (t) => {

@@ -1,6 +1,7 @@
 // Hostile deltas in a silo's pack, met through the mount and through `medo expand` (issue 13, "Bad
 // input"): a delta bomb (a few bytes claiming a gigabyte), a REF_DELTA whose base is itself, two that are
-// each other's base, a chain one longer than the limit, and a copy past the base's end. Each file is EIO
+// each other's base, a chain one longer than the limit, a copy past the base's end, and a delta that
+// claims a base one byte larger than its base. Each file is EIO
 // on the mount, alone: its neighbour in the same directory reads as git has it, before and after, and the
 // error line names the object; the mount's peak memory stays far below the bomb's claim. `medo expand`
 // of each fails with a typed error naming the object and leaves no DEST behind.
@@ -21,6 +22,8 @@ import { buildPack, copyOp, delta, fakeOid, insertOp, type Entry } from '../help
 
 const BASE = Buffer.from(readFileSync(join(REPO_ROOT, 'package.json')));
 const GOOD = Buffer.from('a neighbour that reads fine\n');
+/** Copies of the base in the 'base-size' case: a file of over 32 KiB. */
+const REPEATS = Math.ceil((40 << 10) / (BASE.length - 1));
 
 /** Each hostile case: the entries that make it, and the id its file names. */
 function cases(): { name: string; oid: string; entries: (baseIndex: number, at: number) => Entry[] }[] {
@@ -44,6 +47,14 @@ function cases(): { name: string; oid: string; entries: (baseIndex: number, at: 
       })),
     },
     { name: 'past-end', oid: fakeOid(15), entries: (b) => [{ oid: fakeOid(15), ofsDeltaOf: b, delta: delta(BASE.length, 64, copyOp(BASE.length - 8, 64)) }] },
+    // Copies that are all in bounds, against a base of the size it claims less one: the mount hands a
+    // file this large (over 32 KiB) to its addon, which must refuse it as JavaScript does.
+    {
+      name: 'base-size', oid: fakeOid(16), entries: (b) => [{
+        oid: fakeOid(16), ofsDeltaOf: b,
+        delta: delta(BASE.length + 1, REPEATS * (BASE.length - 1), ...Array.from({ length: REPEATS }, () => copyOp(0, BASE.length - 1))),
+      }],
+    },
   ];
 }
 
