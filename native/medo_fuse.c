@@ -72,6 +72,7 @@ typedef struct {
 #define ITEM_SLOTS 4096
 #define FAILED_KEPT 64
 #define KEPT_BUFFER_MAX (256u << 10)
+#define KEPT_BASE_MAX (1u << 20)
 
 typedef struct {
   struct fuse_session* se;
@@ -885,16 +886,24 @@ typedef struct {
   int z_ready;
   unsigned char *src, *dst, *base, *delta;
   size_t src_cap, dst_cap, base_cap, delta_cap;
+  /* which entry `base` holds (its file and offset), so that deltas of one base in a row inflate it once */
+  dev_t base_dev;
+  ino_t base_ino;
+  off_t base_off;
+  size_t base_size;
+  int base_valid;
 } inflater_t;
 
-static void inflater_trim(inflater_t* f, size_t keep) {
+/* Frees the buffers larger than `keep` (the kept base: larger than `keep_base`). */
+static void inflater_trim(inflater_t* f, size_t keep, size_t keep_base) {
   unsigned char** bufs[] = {&f->src, &f->dst, &f->base, &f->delta};
   size_t* caps[] = {&f->src_cap, &f->dst_cap, &f->base_cap, &f->delta_cap};
   for (int i = 0; i < 4; i++) {
-    if (*caps[i] > keep) {
+    if (*caps[i] > (i == 2 ? keep_base : keep)) {
       free(*bufs[i]);
       *bufs[i] = NULL;
       *caps[i] = 0;
+      if (i == 2) f->base_valid = 0;
     }
   }
 }
@@ -931,8 +940,22 @@ static const unsigned char* inflate_item(inflater_t* f, store_item_t* it) {
   if (grow(&f->dst, &f->dst_cap, it->len)) return NULL;
   if (it->delta_size == 0) return inflate_range(f, it->fd, it->src_off, it->src_len, f->dst, it->len) ? NULL : f->dst;
   // A delta against a whole entry: both inflated, the delta's two sizes checked against them, applied.
-  if (grow(&f->base, &f->base_cap, it->base_size) || grow(&f->delta, &f->delta_cap, it->delta_size)) return NULL;
-  if (inflate_range(f, it->fd, it->base_off, it->base_len, f->base, it->base_size)) return NULL;
+  // The pack is in walk order, so the deltas of one base tend to come together: the last base is kept.
+  struct stat st;
+  if (fstat(it->fd, &st) != 0) return NULL;
+  int have = f->base_valid && f->base_dev == st.st_dev && f->base_ino == st.st_ino && f->base_off == it->base_off &&
+             f->base_size == it->base_size;
+  if (!have) {
+    f->base_valid = 0;
+    if (grow(&f->base, &f->base_cap, it->base_size)) return NULL;
+    if (inflate_range(f, it->fd, it->base_off, it->base_len, f->base, it->base_size)) return NULL;
+    f->base_dev = st.st_dev;
+    f->base_ino = st.st_ino;
+    f->base_off = it->base_off;
+    f->base_size = it->base_size;
+    f->base_valid = 1;
+  }
+  if (grow(&f->delta, &f->delta_cap, it->delta_size)) return NULL;
   if (inflate_range(f, it->fd, it->src_off, it->src_len, f->delta, it->delta_size)) return NULL;
   const unsigned char* d = f->delta;
   const unsigned char* end = f->delta + it->delta_size;
@@ -999,10 +1022,10 @@ static void* store_main(void* arg) {
     free(it);
     // A buffer grown for a large file is not kept: each mount has two such threads, and a daemon serving
     // ten mounts would otherwise hold megabytes per thread for files read once.
-    inflater_trim(&f, KEPT_BUFFER_MAX);
+    inflater_trim(&f, KEPT_BUFFER_MAX, KEPT_BASE_MAX);
   }
   if (f.z_ready) inflateEnd(&f.z);
-  inflater_trim(&f, 0);
+  inflater_trim(&f, 0, 0);
   if (m->store_head == NULL) { /* armed items, never queued, go with the queue */
     m->store_head = m->armed;
   } else {
