@@ -73,6 +73,8 @@ typedef struct {
 #define FAILED_KEPT 64
 #define KEPT_BUFFER_MAX (256u << 10)
 #define KEPT_BASE_MAX (1u << 20)
+/* Items a store thread looks ahead for a delta of the base it holds (take_item). */
+#define AFFINITY_WINDOW 16
 
 typedef struct {
   struct fuse_session* se;
@@ -892,6 +894,11 @@ typedef struct {
   off_t base_off;
   size_t base_size;
   int base_valid;
+  /* the whole entry just inflated into dst, which becomes the kept base once pushed (keep_as_base) */
+  dev_t made_dev;
+  ino_t made_ino;
+  off_t made_off;
+  int made_valid;
 } inflater_t;
 
 /* Frees the buffers larger than `keep` (the kept base: larger than `keep_base`). */
@@ -938,7 +945,20 @@ static const unsigned char* inflate_item(inflater_t* f, store_item_t* it) {
     f->z_ready = 1;
   }
   if (grow(&f->dst, &f->dst_cap, it->len)) return NULL;
-  if (it->delta_size == 0) return inflate_range(f, it->fd, it->src_off, it->src_len, f->dst, it->len) ? NULL : f->dst;
+  f->made_valid = 0;
+  if (it->delta_size == 0) {
+    if (inflate_range(f, it->fd, it->src_off, it->src_len, f->dst, it->len)) return NULL;
+    // A whole entry is often the base of the deltas after it (a pack in walk order puts a base just
+    // before its first delta): remember which it is, to keep it as the base once pushed.
+    struct stat st;
+    if (it->len <= KEPT_BASE_MAX && fstat(it->fd, &st) == 0) {
+      f->made_dev = st.st_dev;
+      f->made_ino = st.st_ino;
+      f->made_off = it->src_off;
+      f->made_valid = 1;
+    }
+    return f->dst;
+  }
   // A delta against a whole entry: both inflated, the delta's two sizes checked against them, applied.
   // The pack is in walk order, so the deltas of one base tend to come together: the last base is kept.
   struct stat st;
@@ -963,6 +983,46 @@ static const unsigned char* inflate_item(inflater_t* f, store_item_t* it) {
   return medo_apply_delta(f->base, it->base_size, d, end, f->dst, it->len) == 0 ? f->dst : NULL;
 }
 
+/* Under `lock`: the next item for this thread. The head, unless no read waits for it and one of the next
+   AFFINITY_WINDOW items is a delta of the base this thread holds: the two threads would otherwise take
+   turns at one base's deltas and each inflate it again. */
+static store_item_t* take_item(mount_t* m, inflater_t* f) {
+  store_item_t* prev = NULL;
+  store_item_t* it = m->store_head;
+  if (f->base_valid && it->waiters == NULL) {
+    store_item_t* p = NULL;
+    int n = 0;
+    for (store_item_t* c = m->store_head; c != NULL && n < AFFINITY_WINDOW; p = c, c = c->next, n++) {
+      if (c->delta_size > 0 && c->base_off == f->base_off && c->base_size == f->base_size) {
+        prev = p;
+        it = c;
+        break;
+      }
+    }
+  }
+  if (prev == NULL) m->store_head = it->next;
+  else prev->next = it->next;
+  if (m->store_tail == it) m->store_tail = prev;
+  return it;
+}
+
+/* After the push of a whole entry: its content becomes the kept base (the buffers swap, nothing is copied). */
+static void keep_as_base(inflater_t* f, size_t size) {
+  if (!f->made_valid) return;
+  unsigned char* b = f->base;
+  size_t cap = f->base_cap;
+  f->base = f->dst;
+  f->base_cap = f->dst_cap;
+  f->dst = b;
+  f->dst_cap = cap;
+  f->base_dev = f->made_dev;
+  f->base_ino = f->made_ino;
+  f->base_off = f->made_off;
+  f->base_size = size;
+  f->base_valid = 1;
+  f->made_valid = 0;
+}
+
 static void* store_main(void* arg) {
   mount_t* m = arg;
   sigset_t all;
@@ -973,9 +1033,7 @@ static void* store_main(void* arg) {
   for (;;) {
     while (m->store_head == NULL && !m->store_stop) pthread_cond_wait(&m->store_cond, &m->lock);
     if (m->store_stop) break;
-    store_item_t* it = m->store_head;
-    m->store_head = it->next;
-    if (m->store_head == NULL) m->store_tail = NULL;
+    store_item_t* it = take_item(m, &f);
     const unsigned char* content = (const unsigned char*)it->data;
     if (it->fd >= 0) {
       it->state = ITEM_INFLATING;
@@ -1019,6 +1077,7 @@ static void* store_main(void* arg) {
     if (pushed && it->fd >= 0) m->stores_inflated++;
     item_unhash(m, it);
     m->store_bytes -= it->len;
+    if (content != NULL && it->fd >= 0) keep_as_base(&f, it->len);
     free(it);
     // A buffer grown for a large file is not kept: each mount has two such threads, and a daemon serving
     // ten mounts would otherwise hold megabytes per thread for files read once.
