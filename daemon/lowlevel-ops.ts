@@ -119,8 +119,8 @@ export class LowLevelOps {
   private released = false;
   /** Directories whose files were pushed (or are being pushed) into the page cache, by path. */
   private readonly prefetched = new Set<string>();
-  /** Directories whose routed files are armed in the addon (armFiles), oldest first, until listed. */
-  private readonly armed = new Set<number>();
+  /** Directories whose routed files are armed in the addon (armFiles), oldest first, until listed: the files armed. */
+  private readonly armed = new Map<number, Set<number>>();
   /** Directory listings begun so far, and how many had begun at the last file read (WALK_LISTINGS). */
   private listingsBegun = 0;
   private readAtListing = -Infinity;
@@ -350,7 +350,7 @@ export class LowLevelOps {
    * Pushes the small files of `dir` the kernel knows (but `except`) into the page cache, once per
    * directory; with `armed`, all but those the addon was given armed (armFiles).
    */
-  private prefetchDir(dir: string, except?: number, armed = false): void {
+  private prefetchDir(dir: string, except?: number, armed?: ReadonlySet<number>): void {
     if (this.prefetched.has(dir)) return;
     if (this.prefetched.size >= PREFETCHED_DIRS_KEPT) this.prefetched.clear();
     this.prefetched.add(dir);
@@ -371,7 +371,7 @@ export class LowLevelOps {
    * between yields: a reader walking the directory asks for the next file a few tens of microseconds after
    * the last, so a yield per file would let it overtake the pushes.
    */
-  private async pushFiles(entries: DirEntry[], armed: boolean): Promise<void> {
+  private async pushFiles(entries: DirEntry[], armed: ReadonlySet<number> | undefined): Promise<void> {
     let budget = PREFETCH_DIR_MAX;
     let routedBudget = ROUTED_DIR_MAX;
     let run = 0;
@@ -382,15 +382,14 @@ export class LowLevelOps {
       }
       if (this.released || budget <= 0) return;
       try {
+        if (armed?.has(e.ino)) continue;
         const n = e.node();
         const size = n.size;
         if (size === 0) continue;
         const at = this.routed && size <= ROUTED_FILE_MAX && size <= routedBudget ? this.source.deflatedAt!(n) : undefined;
-        if (at !== undefined) {
+        // Refused when the addon holds as many files as it takes at once: then pushed from here.
+        if (at !== undefined && this.native.storeDeflated!(this.handle, n.ino, rangeArray(at, size))) {
           routedBudget -= size;
-          if (armed) continue;
-          // Dropped only when the queue is full, and then a push from here would be too.
-          this.native.storeDeflated!(this.handle, n.ino, rangeArray(at, size));
           continue;
         }
         if (size > PREFETCH_FILE_MAX || size > budget) continue;
@@ -414,9 +413,12 @@ export class LowLevelOps {
     const dirPath = this.paths[ino];
     // An armed listing's routed files were queued by the addon at its end (or are now, when this side
     // answered the request past the end); the rest are pushed from here.
-    const armed = this.armed.delete(ino);
-    if (armed) this.native.releaseArmed!(this.handle, ino, true);
-    if (dirPath !== undefined && plus && this.prefetch && (armed || this.listingsBegun - this.readAtListing <= WALK_LISTINGS)) {
+    const armed = this.armed.get(ino);
+    if (armed !== undefined) {
+      this.armed.delete(ino);
+      this.native.releaseArmed!(this.handle, ino, true);
+    }
+    if (dirPath !== undefined && plus && this.prefetch && (armed !== undefined || this.listingsBegun - this.readAtListing <= WALK_LISTINGS)) {
       this.prefetchDir(dirPath, undefined, armed);
     }
   }
@@ -429,7 +431,7 @@ export class LowLevelOps {
    */
   private armFiles(dirIno: number, l: Listing): void {
     let budget = ROUTED_DIR_MAX;
-    let any = false;
+    const armed = new Set<number>();
     for (const e of l.entries) {
       if (e === undefined || e.kind !== 'file' || this.paths[e.ino] === undefined) continue;
       try {
@@ -438,15 +440,15 @@ export class LowLevelOps {
         const at = this.source.deflatedAt!(n);
         if (at === undefined) continue;
         budget -= n.size;
-        any = this.native.armDeflated!(this.handle, dirIno, n.ino, rangeArray(at, n.size)) || any;
+        if (this.native.armDeflated!(this.handle, dirIno, n.ino, rangeArray(at, n.size))) armed.add(n.ino);
       } catch {
         // A damaged or missing object: the read that needs it reports it.
       }
     }
-    if (!any) return;
-    this.armed.add(dirIno);
+    if (armed.size === 0) return;
+    this.armed.set(dirIno, armed);
     if (this.armed.size > ARMED_DIRS_KEPT) {
-      const oldest = this.armed.values().next().value!;
+      const oldest = this.armed.keys().next().value!;
       this.armed.delete(oldest);
       this.native.releaseArmed!(this.handle, oldest, false);
     }

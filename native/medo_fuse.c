@@ -71,6 +71,11 @@ typedef struct {
 #define STORE_THREADS 2
 #define ITEM_SLOTS 4096
 #define FAILED_KEPT 64
+/* Pushes from packs queued or armed at once, beyond those a waiting read needs: each holds a duplicated
+   descriptor of its pack until inflated (Node raises the soft limit on descriptors to the hard one at
+   start), and a walk ahead of the reader by this many files is ahead enough. One past the bound is
+   refused: JavaScript then pushes that file itself. */
+#define ITEMS_MAX 1024
 #define KEPT_BUFFER_MAX (256u << 10)
 #define KEPT_BASE_MAX (1u << 20)
 /* Items a store thread looks ahead for a delta of the base it holds (take_item). */
@@ -104,6 +109,7 @@ typedef struct {
   struct store_item* store_tail;
   size_t store_bytes;
   struct store_item* by_ino[ITEM_SLOTS]; /* storeDeflated's items not yet pushed, by inode (see read_from_store) */
+  unsigned items;                        /* how many: each holds a descriptor until inflated (ITEMS_MAX) */
   fuse_ino_t failed[FAILED_KEPT];        /* the last files whose stream did not inflate, refused by storeDeflated */
   struct store_item* armed;              /* armDeflated's items, newest first, until their listing ends */
   unsigned failed_next;
@@ -748,10 +754,12 @@ static void item_hash(mount_t* m, store_item_t* it) {
   it->hnext = *head;
   *head = it;
   it->hashed = 1;
+  m->items++;
 }
 
 static void item_unhash(mount_t* m, store_item_t* it) {
   if (!it->hashed) return;
+  m->items--;
   for (store_item_t** p = &m->by_ino[it->ino % ITEM_SLOTS]; *p != NULL; p = &(*p)->hnext) {
     if (*p == it) {
       *p = it->hnext;
@@ -1148,7 +1156,7 @@ static bool enqueue_store(mount_t* m, store_item_t* it, waiter_t* w) {
       same->waiters = w;
     }
     queued = true;
-  } else if (w != NULL || m->store_bytes + it->len <= STORE_QUEUE_MAX) {
+  } else if (w != NULL || (m->store_bytes + it->len <= STORE_QUEUE_MAX && (it->fd < 0 || m->items < ITEMS_MAX))) {
     if (w != NULL) {
       m->reads_served++;
       it->waiters = w;
@@ -1307,7 +1315,8 @@ static napi_value js_arm_deflated(napi_env env, napi_callback_info info) {
       it->dir = (fuse_ino_t)dir;
       it->state = ITEM_ARMED;
       pthread_mutex_lock(&m->lock);
-      if (!recently_failed(m, it->ino) && item_find(m, it->ino) == NULL && m->store_bytes + it->len <= STORE_QUEUE_MAX) {
+      if (!recently_failed(m, it->ino) && item_find(m, it->ino) == NULL && m->store_bytes + it->len <= STORE_QUEUE_MAX &&
+          m->items < ITEMS_MAX) {
         it->next = m->armed;
         m->armed = it;
         item_hash(m, it);
