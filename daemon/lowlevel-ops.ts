@@ -135,6 +135,13 @@ export class LowLevelOps {
     return this.native.storeDeflated !== undefined && this.source.deflatedAt !== undefined;
   }
 
+  /** File `n`'s place in its pack for the addon (rangeArray), when it is routed and no larger than `limit`. */
+  private rangeFor(n: MountNode, limit = ROUTED_FILE_MAX): Float64Array | undefined {
+    if (!this.routed || n.size === 0 || n.size > Math.min(limit, ROUTED_FILE_MAX)) return undefined;
+    const at = this.source.deflatedAt!(n);
+    return at === undefined ? undefined : rangeArray(at, n.size);
+  }
+
   private addonReads = 0;
 
   private noteAddonReads(): void {
@@ -293,13 +300,11 @@ export class LowLevelOps {
     this.answer(id, 'read', ino, () => {
       const n = this.node(ino);
       if (n.kind === 'dir') throw new FsError('EISDIR');
-      if (n.size >= ROUTED_READ_MIN && n.size <= ROUTED_FILE_MAX && offset < n.size && this.routed) {
-        const at = this.source.deflatedAt!(n);
-        if (at !== undefined && this.native.storeDeflated!(this.handle, ino, rangeArray(at, n.size), id, offset, size)) {
-          if (this.counters !== undefined) this.counters.bytesRead += Math.min(size, n.size - offset);
-          if (this.prefetch) this.prefetchSiblings(ino);
-          return;
-        }
+      const range = n.size >= ROUTED_READ_MIN && offset < n.size ? this.rangeFor(n) : undefined;
+      if (range !== undefined && this.native.storeDeflated!(this.handle, ino, range, id, offset, size)) {
+        if (this.counters !== undefined) this.counters.bytesRead += Math.min(size, n.size - offset);
+        if (this.prefetch) this.prefetchSiblings(ino);
+        return;
       }
       // A small file asked for whole (the usual first read): inline, into a reused buffer, answered at once.
       const whole = offset === 0 && n.size <= size && this.source.readNow !== undefined ? this.source.readNow(n) : undefined;
@@ -386,9 +391,9 @@ export class LowLevelOps {
         const n = e.node();
         const size = n.size;
         if (size === 0) continue;
-        const at = this.routed && size <= ROUTED_FILE_MAX && size <= routedBudget ? this.source.deflatedAt!(n) : undefined;
+        const range = this.rangeFor(n, routedBudget);
         // Refused when the addon holds as many files as it takes at once: then pushed from here.
-        if (at !== undefined && this.native.storeDeflated!(this.handle, n.ino, rangeArray(at, size))) {
+        if (range !== undefined && this.native.storeDeflated!(this.handle, n.ino, range)) {
           routedBudget -= size;
           continue;
         }
@@ -436,11 +441,10 @@ export class LowLevelOps {
       if (e === undefined || e.kind !== 'file' || this.paths[e.ino] === undefined) continue;
       try {
         const n = e.node();
-        if (n.size === 0 || n.size > ROUTED_FILE_MAX || n.size > budget) continue;
-        const at = this.source.deflatedAt!(n);
-        if (at === undefined) continue;
+        const range = this.rangeFor(n, budget);
+        if (range === undefined) continue;
         budget -= n.size;
-        if (this.native.armDeflated!(this.handle, dirIno, n.ino, rangeArray(at, n.size))) armed.add(n.ino);
+        if (this.native.armDeflated!(this.handle, dirIno, n.ino, range)) armed.add(n.ino);
       } catch {
         // A damaged or missing object: the read that needs it reports it.
       }

@@ -779,14 +779,8 @@ static void reply_slice(fuse_req_t req, const unsigned char* content, size_t len
 // a file its listing's push has not reached yet would otherwise inflate it twice, once on each side.
 // (Answering here, on the loop thread, also means no store thread ever waits on a page that a read of
 // its own file has locked: that read is answered from the content, not queued behind the push.)
-/* Under `lock`: an armed item a read needs now goes first in the queue. */
-static void wake_armed(mount_t* m, store_item_t* it) {
-  for (store_item_t** p = &m->armed; *p != NULL; p = &(*p)->next) {
-    if (*p == it) {
-      *p = it->next;
-      break;
-    }
-  }
+/* Under `lock`: `it` first in the queue (a read waits for it), or the list from `first` to `last` at its end. */
+static void queue_first(mount_t* m, store_item_t* it) {
   it->state = ITEM_QUEUED;
   it->next = m->store_head;
   m->store_head = it;
@@ -794,10 +788,42 @@ static void wake_armed(mount_t* m, store_item_t* it) {
   pthread_cond_signal(&m->store_cond);
 }
 
+static void queue_last(mount_t* m, store_item_t* first, store_item_t* last) {
+  for (store_item_t* it = first; it != NULL; it = it->next) it->state = ITEM_QUEUED;
+  last->next = NULL;
+  if (m->store_tail) m->store_tail->next = first;
+  else m->store_head = first;
+  m->store_tail = last;
+  pthread_cond_broadcast(&m->store_cond);
+}
+
+/* Under `lock`: read `w` joins item `it`: answered now from the content being pushed, else it waits for
+   it (an armed item, which nothing else queues before its listing ends, goes first). */
+static void join_item(mount_t* m, store_item_t* it, waiter_t* w) {
+  m->reads_served++;
+  if (it->state == ITEM_ARMED) {
+    for (store_item_t** p = &m->armed; *p != NULL; p = &(*p)->next) {
+      if (*p == it) {
+        *p = it->next;
+        break;
+      }
+    }
+    queue_first(m, it);
+  }
+  if (it->state == ITEM_PUSHING) {
+    reply_slice(w->req, it->content, it->len, w->size, w->off);
+    free(w);
+  } else {
+    w->next = it->waiters;
+    it->waiters = w;
+  }
+}
+
 /* Armed items of `dir` into the queue, in the order they were armed (queue), or dropped. */
 static void release_armed(mount_t* m, fuse_ino_t dir, int queue) {
-  store_item_t* taken = NULL; /* newest first, as on the armed list */
-  store_item_t** tail = &taken;
+  // The armed list is newest first: each taken goes in front of those taken before it, oldest first.
+  store_item_t* ordered = NULL;
+  store_item_t* last = NULL;
   pthread_mutex_lock(&m->lock);
   for (store_item_t** p = &m->armed; *p != NULL;) {
     store_item_t* it = *p;
@@ -806,29 +832,13 @@ static void release_armed(mount_t* m, fuse_ino_t dir, int queue) {
       continue;
     }
     *p = it->next;
-    it->next = NULL;
-    *tail = it;
-    tail = &it->next;
-  }
-  store_item_t* ordered = NULL;
-  while (taken != NULL) {
-    store_item_t* next = taken->next;
-    taken->next = ordered;
-    ordered = taken;
-    taken = next;
+    it->next = ordered;
+    ordered = it;
+    if (last == NULL) last = it;
   }
   store_item_t* dropped = NULL;
   if (ordered != NULL && queue) {
-    for (store_item_t* it = ordered; it != NULL; it = it->next) {
-      it->state = ITEM_QUEUED;
-      if (it->next == NULL) {
-        if (m->store_tail) m->store_tail->next = ordered;
-        else m->store_head = ordered;
-        m->store_tail = it;
-        break;
-      }
-    }
-    pthread_cond_broadcast(&m->store_cond);
+    queue_last(m, ordered, last);
   } else if (ordered != NULL) {
     for (store_item_t* it = ordered; it != NULL; it = it->next) {
       item_unhash(m, it);
@@ -849,21 +859,11 @@ static int read_from_store(mount_t* m, fuse_req_t req, fuse_ino_t ino, size_t si
   int taken = 0;
   pthread_mutex_lock(&m->lock);
   store_item_t* it = item_find(m, ino);
-  if (it != NULL && it->state == ITEM_ARMED) wake_armed(m, it);
-  if (it != NULL) m->reads_served++;
-  if (it != NULL && it->state == ITEM_PUSHING) {
-    reply_slice(req, it->content, it->len, size, off);
+  waiter_t* w = it != NULL ? malloc(sizeof *w) : NULL;
+  if (w != NULL) {
+    *w = (waiter_t){NULL, req, size, off};
+    join_item(m, it, w);
     taken = 1;
-  } else if (it != NULL) {
-    waiter_t* w = malloc(sizeof *w);
-    if (w != NULL) {
-      w->req = req;
-      w->size = size;
-      w->off = off;
-      w->next = it->waiters;
-      it->waiters = w;
-      taken = 1;
-    }
   }
   pthread_mutex_unlock(&m->lock);
   return taken;
@@ -1146,33 +1146,19 @@ static bool enqueue_store(mount_t* m, store_item_t* it, waiter_t* w) {
   if (it->fd >= 0 && recently_failed(m, it->ino)) {
     back = w;
   } else if (same != NULL) {
-    if (w != NULL) m->reads_served++;
-    if (w != NULL && same->state == ITEM_ARMED) wake_armed(m, same);
-    if (w != NULL && same->state == ITEM_PUSHING) {
-      reply_slice(w->req, same->content, same->len, w->size, w->off);
-      free(w);
-    } else if (w != NULL) {
-      w->next = same->waiters;
-      same->waiters = w;
-    }
+    if (w != NULL) join_item(m, same, w);
     queued = true;
   } else if (w != NULL || (m->store_bytes + it->len <= STORE_QUEUE_MAX && (it->fd < 0 || m->items < ITEMS_MAX))) {
-    if (w != NULL) {
-      m->reads_served++;
-      it->waiters = w;
-      it->next = m->store_head;
-      m->store_head = it;
-      if (m->store_tail == NULL) m->store_tail = it;
-    } else {
-      if (m->store_tail) m->store_tail->next = it;
-      else m->store_head = it;
-      m->store_tail = it;
-    }
     if (it->fd >= 0) item_hash(m, it);
     m->store_bytes += it->len;
+    if (w != NULL) {
+      queue_first(m, it);
+      join_item(m, it, w);
+    } else {
+      queue_last(m, it, it);
+    }
     queued = true;
     it = NULL;
-    pthread_cond_signal(&m->store_cond);
   }
   pthread_mutex_unlock(&m->lock);
   if (back != NULL) {
@@ -1240,6 +1226,22 @@ static int get_range(napi_env env, napi_value v, store_item_t* it) {
   return (int)r[0];
 }
 
+/* A store item for file `ino` at `range` (get_range), with its own duplicate of the pack's descriptor;
+   NULL when the mount is going, the range is out of bounds or the descriptor cannot be duplicated. */
+static store_item_t* new_pack_item(napi_env env, mount_t* m, napi_value range, double ino) {
+  if (m->se == NULL || m->destroyed || !store_threads_up(m)) return NULL;
+  store_item_t* it = calloc(1, sizeof *it);
+  int fd = it != NULL ? get_range(env, range, it) : -1;
+  int own = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
+  if (own < 0) {
+    free(it);
+    return NULL;
+  }
+  it->ino = (fuse_ino_t)ino;
+  it->fd = own;
+  return it;
+}
+
 // storeDeflated(handle, ino, range[, readId, readOffset, readSize]): as store(handle, ino, 0, content)
 // for a file whose content is a whole pack entry, or a delta against one, in the open file range[0]
 // (get_range). It is read and inflated (and the delta applied) on the store threads, not on the
@@ -1255,35 +1257,22 @@ static napi_value js_store_deflated(napi_env env, napi_callback_info info) {
   if (m == NULL) return NULL;
   double ino = get_double(env, argv[1]);
   bool queued = false;
+  // (A file that failed is refused before its read is taken: JavaScript then reads it itself.)
   pthread_mutex_lock(&m->lock);
   int failed = recently_failed(m, (fuse_ino_t)ino);
   pthread_mutex_unlock(&m->lock);
-  store_item_t* it = !failed && m->se != NULL && !m->destroyed && store_threads_up(m) ? calloc(1, sizeof *it) : NULL;
-  int fd = it != NULL ? get_range(env, argv[2], it) : -1;
-  if (fd >= 0) {
-    waiter_t* w = argc >= 6 ? malloc(sizeof *w) : NULL;
-    int own = argc < 6 || w != NULL ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
-    if (own >= 0 && w != NULL) {
-      w->next = NULL;
-      w->off = (off_t)get_double(env, argv[4]);
-      w->size = (size_t)get_double(env, argv[5]);
-      w->req = slot_take(m, get_double(env, argv[3]));
-      if (w->req == NULL) { /* answered already, or not a request of this mount */
-        free(w);
-        w = NULL;
-      }
-    }
-    if (own >= 0 && (argc < 6 || w != NULL)) {
-      it->ino = (fuse_ino_t)ino;
-      it->fd = own;
-      queued = enqueue_store(m, it, w);
-      it = NULL;
-    } else {
-      if (own >= 0) close(own);
-      free(w);
-    }
+  store_item_t* it = failed ? NULL : new_pack_item(env, m, argv[2], ino);
+  waiter_t* w = it != NULL && argc >= 6 ? malloc(sizeof *w) : NULL;
+  if (w != NULL) {
+    *w = (waiter_t){NULL, slot_take(m, get_double(env, argv[3])), (size_t)get_double(env, argv[5]), (off_t)get_double(env, argv[4])};
   }
-  free(it);
+  if (it != NULL && (argc < 6 || (w != NULL && w->req != NULL))) {
+    queued = enqueue_store(m, it, w);
+  } else if (it != NULL) { /* no room for the read, or it was answered already, or not of this mount */
+    close(it->fd);
+    free(it);
+    free(w);
+  }
   napi_value out;
   napi_get_boolean(env, queued, &out);
   return out;
@@ -1301,32 +1290,24 @@ static napi_value js_arm_deflated(napi_env env, napi_callback_info info) {
   ARGS(4);
   mount_t* m = get_mount(env, argv[0]);
   if (m == NULL) return NULL;
-  double dir = get_double(env, argv[1]), ino = get_double(env, argv[2]);
+  double dir = get_double(env, argv[1]);
   bool armed = false;
-  store_item_t* it = argc == 4 && dir > 0 && m->se != NULL && !m->destroyed && store_threads_up(m) ? calloc(1, sizeof *it) : NULL;
-  int fd = it != NULL ? get_range(env, argv[3], it) : -1;
-  if (fd < 0) {
-    free(it);
-  } else {
-    int own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-    if (own >= 0) {
-      it->ino = (fuse_ino_t)ino;
-      it->fd = own;
-      it->dir = (fuse_ino_t)dir;
-      it->state = ITEM_ARMED;
-      pthread_mutex_lock(&m->lock);
-      if (!recently_failed(m, it->ino) && item_find(m, it->ino) == NULL && m->store_bytes + it->len <= STORE_QUEUE_MAX &&
-          m->items < ITEMS_MAX) {
-        it->next = m->armed;
-        m->armed = it;
-        item_hash(m, it);
-        m->store_bytes += it->len;
-        armed = true;
-      }
-      pthread_mutex_unlock(&m->lock);
+  store_item_t* it = argc == 4 && dir > 0 ? new_pack_item(env, m, argv[3], get_double(env, argv[2])) : NULL;
+  if (it != NULL) {
+    it->dir = (fuse_ino_t)dir;
+    it->state = ITEM_ARMED;
+    pthread_mutex_lock(&m->lock);
+    if (!recently_failed(m, it->ino) && item_find(m, it->ino) == NULL && m->store_bytes + it->len <= STORE_QUEUE_MAX &&
+        m->items < ITEMS_MAX) {
+      it->next = m->armed;
+      m->armed = it;
+      item_hash(m, it);
+      m->store_bytes += it->len;
+      armed = true;
     }
+    pthread_mutex_unlock(&m->lock);
     if (!armed) {
-      if (own >= 0) close(own);
+      close(it->fd);
       free(it);
     }
   }
